@@ -1,0 +1,1 @@
+"""Shotline's application layer: the headless CLI today, the Qt desktop app on top of the same engine."""

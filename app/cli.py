@@ -1,0 +1,286 @@
+"""The headless command line: generate, extend and bridge shots with the same engine the app uses.
+
+Exit status: 0 done, 2 bad input or a failure explained in one line on stderr, 130 cancelled (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from engine.backends.base import Backend
+from engine.cache import find_take
+from engine.device import configure_threads, pick_device
+from engine.errors import GenerationCancelled, InvalidRequestError, MediaError, ShotlineError
+from engine.jobs import JobEvent, JobProgress, JobQueue
+from engine.media import Video, read_image, read_video, to_fraction, write_video
+from engine.requests import SAMPLERS, GenerationRequest, KnownFrames, resolve
+
+VERSION = "0.1.0"
+OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, no usage dump
+        self.exit(2, f"shotline: {message} (see --help)\n")
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("SHOTLINE_CACHE"):
+        return Path(os.environ["SHOTLINE_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "shotline" / "takes"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="shotline", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"Shotline {VERSION}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, sized: bool) -> None:
+        p.add_argument("--prompt", required=True, help="what the shot shows")
+        p.add_argument("--out", required=True, type=Path, help="output: .mp4, .mov (ProRes) or a folder/ (PNG)")
+        p.add_argument("--negative-prompt", default="", help="what to keep out of the shot")
+        p.add_argument("--frames", type=int, help="frames to generate (model default if omitted)")
+        if sized:
+            p.add_argument("--width", type=int)
+            p.add_argument("--height", type=int)
+            p.add_argument("--fps", type=float)
+        p.add_argument("--seed", type=int, help="same seed + same settings = same shot")
+        p.add_argument("--steps", type=int)
+        p.add_argument("--guidance", type=float)
+        p.add_argument("--shift", type=float)
+        p.add_argument("--sampler", choices=SAMPLERS)
+        p.add_argument("--model", default="sketch", help="a registered model name or a model folder")
+        p.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+        p.add_argument("--cache", type=Path, default=None, help="media cache folder for takes")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--verbose", action="store_true", help="print technical detail on errors")
+
+    gen = sub.add_parser("generate", help="a new shot from a prompt (and optionally a start image)")
+    common(gen, sized=True)
+    gen.add_argument("--image", type=Path, help="start image: the shot begins on it")
+    ext = sub.add_parser("extend", help="new frames that continue a clip forward or lead into it")
+    common(ext, sized=False)
+    ext.add_argument("--clip", required=True, type=Path)
+    ext.add_argument("--direction", required=True, choices=("forward", "backward"))
+    bri = sub.add_parser("bridge", help="new frames that join the end of one clip to the start of another")
+    common(bri, sized=False)
+    bri.add_argument("--left", required=True, type=Path)
+    bri.add_argument("--right", required=True, type=Path)
+    return parser
+
+
+# --- inputs ---------------------------------------------------------------------------------------------
+def check_output(out: Path, inputs: list[Path]) -> None:
+    text = str(out)
+    is_folder = text.endswith(("/", os.sep)) or out.is_dir()
+    if not is_folder and out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InvalidRequestError(
+            f"Cannot write '{out.name}': use a .mp4 (H.264), .mov (ProRes 422 HQ) file or a folder/ for PNG frames."
+        )
+    parent = out if is_folder else out.parent
+    if not is_folder and not parent.exists():
+        raise InvalidRequestError(f"The folder {parent} does not exist: create it or choose another output.")
+    for source in inputs:
+        if source.exists() and out.exists() and out.resolve() == source.resolve():
+            raise InvalidRequestError(f"The output would overwrite the input {source.name}: choose another name.")
+
+
+class Clip:
+    """A clip given on the command line: its frames, and its stored latents when it is a Shotline take."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.video: Video = read_video(path)
+        self.latents = None
+        self.latent_space = ""
+        take = find_take(path)
+        if take is not None:
+            stored = take.load_latents()
+            if stored is not None:
+                self.latents, self.latent_space = stored
+
+    def known(self, backend: Backend, position: int, count: int, from_end: bool) -> KnownFrames:
+        layout = backend.capabilities.temporal
+        frames = self.video.frames[-count:] if from_end else self.video.frames[:count]
+        latents = None
+        if self.latents is not None and layout.pixel_count(self.latents.shape[1]) == self.video.frame_count:
+            span = layout.latent_count(count)
+            latents = self.latents[:, -span:] if from_end else self.latents[:, :span]
+        return KnownFrames(
+            position=position,
+            frames=frames,
+            latents=latents,
+            latent_space=self.latent_space,
+            source=self.path.name,
+        )
+
+
+def context_count(backend: Backend, clip: Clip) -> int:
+    caps = backend.capabilities
+    f = caps.temporal.factor
+    count = min(caps.context_frames, (clip.video.frame_count // f) * f)
+    if count == 0:
+        raise InvalidRequestError(
+            f"{clip.path.name} has only {clip.video.frame_count} frames: extend and bridge need at least {f}."
+        )
+    return count
+
+
+def build_request(args: argparse.Namespace, backend: Backend) -> tuple[GenerationRequest, list[Path]]:
+    """The request the arguments describe, and the input files it reads."""
+    fields = dict(
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        frames=args.frames,
+        seed=args.seed,
+        steps=args.steps,
+        guidance=args.guidance,
+        shift=args.shift,
+        sampler=args.sampler,
+        model=args.model,
+    )
+    if args.frames is not None and args.frames <= 0:
+        raise InvalidRequestError(f"--frames must be a positive number of frames (got {args.frames}).")
+    if args.command == "generate":
+        known: tuple[KnownFrames, ...] = ()
+        inputs = []
+        if args.image is not None:
+            image = read_image(args.image)
+            known = (KnownFrames(position=0, frames=image[None], source=args.image.name),)
+            inputs.append(args.image)
+            if args.width is None and args.height is None:
+                fields.update(width=image.shape[1], height=image.shape[0])
+        request = GenerationRequest(**fields, width=args.width, height=args.height, fps=args.fps, known=known)
+        return request, inputs
+    if args.command == "extend":
+        clip = Clip(args.clip)
+        clips = [clip]
+    else:
+        clip = Clip(args.left)
+        clips = [clip, Clip(args.right)]
+        if clips[0].video.frames.shape[1:] != clips[1].video.frames.shape[1:]:
+            a, b = clips[0].video, clips[1].video
+            raise InvalidRequestError(
+                f"The clips have different sizes ({a.width}×{a.height} and {b.width}×{b.height}): "
+                "a bridge joins clips of the same size."
+            )
+    caps = backend.capabilities
+    base = GenerationRequest(**fields, width=clip.video.width, height=clip.video.height, fps=float(clip.video.fps))
+    frames = base.frames if base.frames is not None else caps.default_frames
+    if args.command == "extend" and args.direction == "forward":
+        count = context_count(backend, clip)
+        known = (clip.known(backend, -count, count, from_end=True),)
+    elif args.command == "extend":
+        count = context_count(backend, clip)
+        known = (clip.known(backend, frames, count, from_end=False),)
+    else:
+        left, right = clips
+        known = (
+            left.known(backend, -context_count(backend, left), context_count(backend, left), from_end=True),
+            right.known(backend, frames, context_count(backend, right), from_end=False),
+        )
+    return base.replace(known=known), [c.path for c in clips]
+
+
+# --- running --------------------------------------------------------------------------------------------
+class ProgressBar:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, event: JobEvent) -> None:
+        if not self.enabled or not isinstance(event, JobProgress):
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=event.total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+        self.bar.n = event.step
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    device = pick_device(args.device)
+    configure_threads(leave_for_ui=False)
+    queue = JobQueue(args.cache or default_cache_dir(), device=device)
+    progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
+    queue.add_listener(progress)
+    try:
+        backend = queue.backend(args.model)
+        request, inputs = build_request(args, backend)
+        check_output(args.out, inputs)
+        request = resolve(request, backend.capabilities)
+        unknown = backend.unknown_words(request.prompt)
+        if unknown:
+            print(f"shotline: the {backend.name} model does not know: {', '.join(unknown)}", file=sys.stderr)
+        handle = queue.submit(request)
+        previous = signal.signal(signal.SIGINT, lambda *_: handle.cancel())
+        print(
+            f"shotline: rendering {request.frames} frames at {request.width}×{request.height} with the "
+            f"{backend.name} model on {device.label} (Ctrl-C cancels) …",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            take = handle.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            progress.close()
+        video = take.load_video()
+        recipe = {"generator": f"Shotline {VERSION}", "ai_generated": True, "recipe": take.recipe["request"]}
+        out = write_video(
+            args.out,
+            video.frames,
+            to_fraction(request.fps),
+            metadata={"comment": json.dumps(recipe), "title": request.prompt[:200]},
+        )
+        elapsed = time.perf_counter() - started
+        print(
+            f"shotline: wrote {video.frame_count} frames ({video.width}×{video.height}, seed {request.seed}) "
+            f"in {elapsed:.1f} s",
+            file=sys.stderr,
+        )
+        print(out)
+        return 0
+    except GenerationCancelled:
+        print("shotline: cancelled; no file written.", file=sys.stderr)
+        return 130
+    except ShotlineError as error:
+        print(f"shotline: {error.message}", file=sys.stderr)
+        if args.verbose and error.detail:
+            print(error.detail, file=sys.stderr)
+        return 2
+    finally:
+        progress.close()
+        queue.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        print("\nThe desktop app is not part of this build yet; use the commands above.", file=sys.stderr)
+        return 0
+    try:
+        return run(args)
+    except MediaError as error:
+        print(f"shotline: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shotline: cancelled; no file written.", file=sys.stderr)
+        return 130

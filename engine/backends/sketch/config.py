@@ -1,0 +1,87 @@
+"""The sketch model's configuration: frozen dataclasses read from and written to JSON beside the weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import WeightsError
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Per-frame 2D conv autoencoder; `temporal_factor` frames share one latent frame."""
+
+    latent_channels: int = 8
+    spatial_factor: int = 4  # a power of two: one stride-2 stage per factor of two
+    temporal_factor: int = 4
+    encoder_channels: tuple[int, ...] = (32, 64)
+    decoder_channels: tuple[int, ...] = (64, 32)
+
+
+@dataclass(frozen=True)
+class TextEncoderConfig:
+    """Word-level text encoder: embeddings + a small transformer."""
+
+    dim: int = 128
+    layers: int = 2
+    heads: int = 4
+    max_tokens: int = 24
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    """A small `WanTransformer3DModel` (diffusers), the same architecture as Wan 2.1."""
+
+    patch_size: tuple[int, int, int] = (1, 2, 2)
+    heads: int = 3
+    head_dim: int = 64
+    layers: int = 4
+    ffn_dim: int = 768
+    freq_dim: int = 256
+
+
+@dataclass(frozen=True)
+class SketchConfig:
+    """Everything that defines a sketch checkpoint."""
+
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
+    # Per-channel statistics of the raw autoencoder latents: normalised = (raw − mean) / std.
+    latent_mean: tuple[float, ...] = ()
+    latent_std: tuple[float, ...] = ()
+    width: int = 128
+    height: int = 80
+    fps: float = 12.0
+    default_frames: int = 36
+    default_steps: int = 12
+    default_guidance: float = 4.0
+    default_shift: float = 2.0
+    init_seed: int = 0  # seeds the random weights used before a trained checkpoint exists
+
+    def to_json(self) -> str:
+        return json.dumps({"schema": "SketchConfig.1", **dataclasses.asdict(self)}, indent=2)
+
+    @classmethod
+    def from_json(cls, path: Path) -> SketchConfig:
+        try:
+            data = json.loads(Path(path).read_text())
+            data.pop("schema", None)
+            return cls(
+                autoencoder=_tupled(AutoencoderConfig, data.pop("autoencoder")),
+                text_encoder=_tupled(TextEncoderConfig, data.pop("text_encoder")),
+                denoiser=_tupled(DenoiserConfig, data.pop("denoiser")),
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()},
+            )
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise WeightsError(
+                f"The sketch model's settings file {Path(path).name} is damaged or from another version.",
+                f"{path}: {error!r}",
+            ) from error
+
+
+def _tupled(kind, values: dict):
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

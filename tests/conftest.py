@@ -1,0 +1,48 @@
+"""Shared test set-up: offscreen Qt, no network, CPU only, small models and clips."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["SHOTLINE_DEVICE"] = "cpu"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+# Small but real settings: 64×64 px, 8 frames (2 latent frames), 2 steps.
+SMALL = dict(width=64, height=64, frames=8, steps=2)
+
+
+@pytest.fixture(scope="session")
+def sketch_backend():
+    """The sketch backend as the app loads it (random weights until the trained ones land)."""
+    from engine.backends.sketch import SketchBackend
+    from engine.device import pick_device
+
+    return SketchBackend.load(choice=pick_device("cpu"))
+
+
+@pytest.fixture
+def small_request():
+    from engine.requests import GenerationRequest
+
+    return GenerationRequest(prompt="a red ball moves right over grass", seed=7, **SMALL)
+
+
+def moving_square_clip(frames: int, width: int = 64, height: int = 64, seed: int = 0) -> np.ndarray:
+    """uint8 [T, H, W, 3]: two flat colour bands and a square sliding right."""
+    rng = np.random.default_rng(seed)
+    sky, ground = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    clip = np.empty((frames, height, width, 3), dtype=np.uint8)
+    clip[:, : height // 2] = sky
+    clip[:, height // 2 :] = ground
+    for t in range(frames):
+        x = 4 + 2 * t
+        clip[t, height // 2 - 10 : height // 2 + 2, x : x + 12] = (220, 30, 30)
+    return clip

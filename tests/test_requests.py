@@ -1,0 +1,80 @@
+"""Requests: defaults, validation messages naming valid values, recipes and cache keys."""
+
+import numpy as np
+import pytest
+
+from engine.backends.base import TemporalLayout
+from engine.errors import InvalidRequestError
+from engine.requests import GenerationRequest, KnownFrames, resolve
+
+
+@pytest.fixture
+def caps(sketch_backend):
+    return sketch_backend.capabilities
+
+
+def test_defaults_filled_from_the_model(caps):
+    request = resolve(GenerationRequest(prompt="a ball"), caps)
+    assert (request.width, request.height, request.frames) == (caps.default_width, caps.default_height, 36)
+    assert request.steps == caps.default_steps and request.sampler == caps.default_sampler
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (dict(width=130), "use 128 or 136"),
+        (dict(height=20), "use 64"),
+        (dict(frames=33), "use 32 or 36 frames"),
+        (dict(frames=0), "use 8 frames"),
+        (dict(frames=1000), "use 96 frames"),
+        (dict(steps=0), "between 1 and"),
+        (dict(sampler="ddim"), "use euler or unipc"),
+        (dict(guidance=-1.0), "Guidance"),
+    ],
+)
+def test_invalid_values_name_the_nearest_valid_ones(caps, changes, expected):
+    with pytest.raises(InvalidRequestError, match=expected):
+        resolve(GenerationRequest(prompt="a ball", **changes), caps)
+
+
+def test_known_frames_of_another_size_are_refused(caps):
+    clip = np.zeros((8, 48, 64, 3), dtype=np.uint8)
+    request = GenerationRequest(prompt="x", width=64, height=64, frames=8, known=(KnownFrames(-8, clip, source="a.mp4"),))
+    with pytest.raises(InvalidRequestError, match=r"a.mp4 is 64×48 but the shot is 64×64"):
+        resolve(request, caps)
+
+
+def test_known_frames_need_rgb_uint8():
+    with pytest.raises(InvalidRequestError):
+        KnownFrames(0, np.zeros((4, 8, 8), dtype=np.uint8))
+    with pytest.raises(InvalidRequestError):
+        KnownFrames(0)
+
+
+def test_cache_key_follows_every_setting_and_the_weights():
+    frames = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    base = GenerationRequest(prompt="a ball", seed=1, known=(KnownFrames(0, frames),))
+    assert base.cache_key("w1") == GenerationRequest(prompt="a ball", seed=1, known=(KnownFrames(0, frames.copy()),)).cache_key("w1")
+    assert base.cache_key("w1") != base.cache_key("w2")
+    assert base.cache_key("w1") != base.replace(seed=2).cache_key("w1")
+    other = frames.copy()
+    other[0, 0, 0, 0] = 1
+    assert base.cache_key("w1") != base.replace(known=(KnownFrames(0, other),)).cache_key("w1")
+
+
+def test_recipe_is_json_ready_and_complete():
+    import json
+
+    recipe = GenerationRequest(prompt="a ball", negative_prompt="blur", seed=3, steps=4).to_recipe()
+    again = json.loads(json.dumps(recipe))
+    assert again["prompt"] == "a ball" and again["negative_prompt"] == "blur" and again["seed"] == 3
+
+
+@pytest.mark.parametrize("alone", [False, True])
+def test_temporal_layout_round_trips(alone):
+    layout = TemporalLayout(4, first_frame_alone=alone)
+    for latents in range(1, 10):
+        frames = layout.pixel_count(latents)
+        assert layout.is_valid(frames) and layout.latent_count(frames) == latents
+        assert layout.latent_index(layout.latent_start(latents - 1)) == latents - 1
+    assert not layout.is_valid(layout.pixel_count(3) + 2)

@@ -1,0 +1,83 @@
+"""The sketch backend: shapes, the autoencoder's group layout, text, weights loading and the preview map."""
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from conftest import moving_square_clip
+from engine.backends.sketch import SketchBackend
+from engine.backends.sketch.backend import build_modules
+from engine.backends.sketch.config import SketchConfig
+from engine.device import pick_device
+from engine.errors import WeightsError
+
+
+def test_latent_shapes_and_round_trip_shapes(sketch_backend):
+    clip = moving_square_clip(12, width=64, height=48)
+    latents = sketch_backend.encode_frames(clip, starts_clip=True)
+    assert tuple(latents.shape) == (1, *sketch_backend.latent_shape(64, 48, 12)) == (1, 8, 3, 12, 16)
+    frames = sketch_backend.decode_latents(latents, starts_clip=True)
+    assert frames.shape == clip.shape and frames.dtype == np.uint8
+
+
+def test_a_tail_encodes_like_the_same_frames_inside_the_clip(sketch_backend):
+    clip = moving_square_clip(16)
+    whole = sketch_backend.encode_frames(clip, starts_clip=True)
+    tail = sketch_backend.encode_frames(clip[8:], starts_clip=False)
+    assert torch.allclose(whole[:, :, 2:], tail, atol=1e-5)
+
+
+def test_denoiser_takes_per_frame_noise_levels(sketch_backend):
+    x = torch.randn(1, 8, 2, 8, 8)
+    text = sketch_backend.encode_text(["a red ball"])
+    v_same = sketch_backend.denoise(x, torch.tensor([[0.5, 0.5]]), text)
+    v_mixed = sketch_backend.denoise(x, torch.tensor([[0.0, 0.5]]), text)
+    assert v_same.shape == x.shape
+    assert not torch.allclose(v_same, v_mixed)
+
+
+def test_text_encoder_reads_prompts_and_reports_unknown_words(sketch_backend):
+    a, b, empty = sketch_backend.encode_text(["a red ball", "a blue box", ""])
+    assert not torch.allclose(a, b)
+    assert torch.count_nonzero(empty) == 0
+    assert "dragon" in sketch_backend.unknown_words("a red dragon flies left")
+
+
+def test_random_weights_are_the_same_every_load():
+    a = build_modules(SketchConfig()).state_dict()
+    b = build_modules(SketchConfig()).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_saved_weights_load_and_identify_the_checkpoint(tmp_path, sketch_backend):
+    config = SketchConfig()
+    (tmp_path / "config.json").write_text(config.to_json())
+    save_file(build_modules(config).state_dict(), str(tmp_path / "sketch.safetensors"))
+    loaded = SketchBackend.load(tmp_path, pick_device("cpu"))
+    assert loaded.trained and loaded.identity != sketch_backend.identity
+    assert SketchConfig.from_json(tmp_path / "config.json") == config
+
+
+def test_damaged_or_mismatched_weights_are_refused_with_the_file_name(tmp_path):
+    config = SketchConfig()
+    (tmp_path / "config.json").write_text(config.to_json())
+    weights = tmp_path / "sketch.safetensors"
+    weights.write_bytes(b"\x80\x04 not safetensors, maybe a pickle")
+    with pytest.raises(WeightsError, match="sketch.safetensors"):
+        SketchBackend.load(tmp_path, pick_device("cpu"))
+    state = build_modules(config).state_dict()
+    state["denoiser.proj_out.weight"] = torch.zeros(3, 3)
+    save_file(state, str(weights))
+    with pytest.raises(WeightsError, match="do not match"):
+        SketchBackend.load(tmp_path, pick_device("cpu"))
+
+
+def test_preview_map_is_fitted_to_the_decoder(sketch_backend):
+    generator = torch.Generator().manual_seed(5)
+    latents = torch.randn(1, 8, 2, 10, 16, generator=generator)
+    decoded = sketch_backend.decode_latents(latents, starts_clip=False).astype(np.float32)  # [8, 40, 64, 3]
+    preview = sketch_backend.preview_frames(latents).astype(np.float32)  # [2, 10, 16, 3]
+    target = decoded.reshape(2, 4, 10, 4, 16, 4, 3).mean(axis=(1, 3, 5))
+    baseline = np.abs(target - target.mean(axis=(0, 1, 2))).mean()
+    assert np.abs(preview - target).mean() < 0.95 * baseline  # beats a flat colour, even untrained
