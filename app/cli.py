@@ -17,6 +17,7 @@ from engine.backends.base import Backend
 from engine.cache import find_take
 from engine.device import configure_threads, pick_device
 from engine.errors import GenerationCancelled, InvalidRequestError, MediaError, ShotlineError
+from engine.framing import fit_cover
 from engine.jobs import JobEvent, JobProgress, JobQueue
 from engine.media import Video, read_image, read_video, to_fraction, write_video
 from engine.requests import SAMPLERS, GenerationRequest, KnownFrames, resolve
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, sized: bool) -> None:
         p.add_argument("--prompt", required=True, help="what the shot shows")
-        p.add_argument("--out", required=True, type=Path, help="output: .mp4, .mov (ProRes) or a folder/ (PNG)")
+        p.add_argument("--out", required=True, help="output: .mp4, .mov (ProRes) or a folder/ (PNG)")
         p.add_argument("--negative-prompt", default="", help="what to keep out of the shot")
         p.add_argument("--frames", type=int, help="frames to generate (model default if omitted)")
         if sized:
@@ -77,19 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- inputs ---------------------------------------------------------------------------------------------
-def check_output(out: Path, inputs: list[Path]) -> None:
-    text = str(out)
+def check_output(text: str, inputs: list[Path]) -> None:
+    out = Path(text)
     is_folder = text.endswith(("/", os.sep)) or out.is_dir()
     if not is_folder and out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InvalidRequestError(
-            f"Cannot write '{out.name}': use a .mp4 (H.264), .mov (ProRes 422 HQ) file or a folder/ for PNG frames."
+            f"Cannot write '{out.name}': use a .mp4 (H.264), .mov (ProRes 422 HQ) file "
+            "or a folder/ for PNG frames."
         )
     parent = out if is_folder else out.parent
     if not is_folder and not parent.exists():
         raise InvalidRequestError(f"The folder {parent} does not exist: create it or choose another output.")
     for source in inputs:
         if source.exists() and out.exists() and out.resolve() == source.resolve():
-            raise InvalidRequestError(f"The output would overwrite the input {source.name}: choose another name.")
+            raise InvalidRequestError(
+                f"The output would overwrite the input {source.name}: choose another name."
+            )
 
 
 class Clip:
@@ -97,10 +101,10 @@ class Clip:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.video: Video = read_video(path)
         self.latents = None
         self.latent_space = ""
         take = find_take(path)
+        self.video: Video = read_video(path) if take is None else take.load_video()
         if take is not None:
             stored = take.load_latents()
             if stored is not None:
@@ -151,13 +155,19 @@ def build_request(args: argparse.Namespace, backend: Backend) -> tuple[Generatio
     if args.command == "generate":
         known: tuple[KnownFrames, ...] = ()
         inputs = []
+        width, height = args.width, args.height
         if args.image is not None:
-            image = read_image(args.image)
-            known = (KnownFrames(position=0, frames=image[None], source=args.image.name),)
+            caps = backend.capabilities
+            image = read_image(args.image)[None]  # [1, H, W, 3]
+            if width is None and height is None:  # keep the image's size when the model can make it
+                h, w = image.shape[1:3]
+                fits = all(v % caps.size_factor == 0 and caps.min_size <= v <= caps.max_size for v in (w, h))
+                width, height = (w, h) if fits else (caps.default_width, caps.default_height)
+            width, height = width or caps.default_width, height or caps.default_height
+            image = fit_cover(image, width, height)
+            known = (KnownFrames(position=0, frames=image, source=args.image.name),)
             inputs.append(args.image)
-            if args.width is None and args.height is None:
-                fields.update(width=image.shape[1], height=image.shape[0])
-        request = GenerationRequest(**fields, width=args.width, height=args.height, fps=args.fps, known=known)
+        request = GenerationRequest(**fields, width=width, height=height, fps=args.fps, known=known)
         return request, inputs
     if args.command == "extend":
         clip = Clip(args.clip)
@@ -172,7 +182,9 @@ def build_request(args: argparse.Namespace, backend: Backend) -> tuple[Generatio
                 "a bridge joins clips of the same size."
             )
     caps = backend.capabilities
-    base = GenerationRequest(**fields, width=clip.video.width, height=clip.video.height, fps=float(clip.video.fps))
+    base = GenerationRequest(
+        **fields, width=clip.video.width, height=clip.video.height, fps=float(clip.video.fps)
+    )
     frames = base.frames if base.frames is not None else caps.default_frames
     if args.command == "extend" and args.direction == "forward":
         count = context_count(backend, clip)
@@ -234,6 +246,10 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
+            # Wake up often: a signal that lands on a worker thread only runs our handler once the
+            # main thread executes Python again.
+            while not handle.wait_finished(0.1):
+                pass
             take = handle.wait()
         finally:
             signal.signal(signal.SIGINT, previous)

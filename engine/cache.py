@@ -115,8 +115,10 @@ class MediaCache:
             fps = Fraction(result.request.fps).limit_denominator(1001)
             write_video(staging / FRAMES_NAME, result.frames, fps, format="ffv1")
             if result.latents is not None:
-                save_file({"latents": torch.from_numpy(np.ascontiguousarray(result.latents))},
-                          str(staging / LATENTS_NAME))
+                save_file(
+                    {"latents": torch.from_numpy(np.ascontiguousarray(result.latents))},
+                    str(staging / LATENTS_NAME),
+                )
             (staging / RECIPE_NAME).write_text(json.dumps(recipe, indent=2))
             _fsync_dir(staging)
             os.replace(staging, self.root / key)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from engine.backends.base import Backend
-from engine.errors import GenerationCancelled
 from engine.conditioning import conditioned_model_fn, initial_latents, plan_conditioning
+from engine.errors import GenerationCancelled
 from engine.requests import GenerationRequest, resolve
 from engine.sampling import flow_sigmas, get_sampler
 from engine.sampling.guidance import guided_denoiser

@@ -108,6 +108,10 @@ class JobHandle:
         """Ask the job to stop: a queued job never starts, a running one stops before its next step."""
         self._cancel.set()
 
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        """Block until the job ends or `timeout` passes; True when it ended."""
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> Take:
         """The take, once done; raises the job's error, or `GenerationCancelled`."""
         if not self._done.wait(timeout):
@@ -140,7 +144,9 @@ class JobQueue:
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name=f"shotline-worker-{self.device.device}", daemon=True)
+        self._worker = threading.Thread(
+            target=self._work, name=f"shotline-worker-{self.device.device}", daemon=True
+        )
         self._worker.start()
 
     # --- public -----------------------------------------------------------------------------------

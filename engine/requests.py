@@ -154,9 +154,9 @@ def _check_dimension(name: str, value: int, caps: ModelCapabilities, model: str)
 
 
 def _frames_message(frames: int, caps: ModelCapabilities, model: str, what: str = "shot") -> str:
-    options = [
-        n for n in caps.temporal.nearest_valid(frames) if caps.min_frames <= n <= caps.max_frames
-    ] or [caps.min_frames if frames < caps.min_frames else caps.max_frames]
+    options = [n for n in caps.temporal.nearest_valid(frames) if caps.min_frames <= n <= caps.max_frames] or [
+        caps.min_frames if frames < caps.min_frames else caps.max_frames
+    ]
     return (
         f"A {what} of {frames} frames is not possible with the {model} model: use "
         f"{' or '.join(str(n) for n in options)} frames "
@@ -165,7 +165,7 @@ def _frames_message(frames: int, caps: ModelCapabilities, model: str, what: str 
 
 
 def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRequest:
-    """Fill the model's defaults into `request` and check it; raise `InvalidRequestError` naming valid values."""
+    """Fill in the model's defaults and check `request`; `InvalidRequestError` names valid values."""
     model = request.model
     resolved = request.replace(
         width=caps.default_width if request.width is None else request.width,
@@ -193,9 +193,7 @@ def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRe
     if not 0.0 < resolved.fps <= 240.0:
         raise InvalidRequestError(f"Frame rate must be above 0 and at most 240 (got {resolved.fps}).")
     if resolved.sampler not in SAMPLERS:
-        raise InvalidRequestError(
-            f"Unknown sampler '{resolved.sampler}': use {' or '.join(SAMPLERS)}."
-        )
+        raise InvalidRequestError(f"Unknown sampler '{resolved.sampler}': use {' or '.join(SAMPLERS)}.")
     if resolved.seed is not None and not 0 <= resolved.seed < 2**63:
         raise InvalidRequestError(f"The seed must be a whole number from 0 to 2^63−1 (got {resolved.seed}).")
     for known in resolved.known:

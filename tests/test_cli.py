@@ -6,11 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import moving_square_clip
 
 from app.cli import main
-from conftest import moving_square_clip
 from engine.media import read_video, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +20,11 @@ def run_cli(*args, cache, timeout=240):
     env = {**os.environ, "SHOTLINE_CACHE": str(cache), "OMP_NUM_THREADS": "2"}
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
     )
 
 
@@ -34,8 +37,19 @@ def cache(tmp_path_factory):
 def generated(tmp_path_factory, cache):
     out = tmp_path_factory.mktemp("out") / "shot.mp4"
     result = run_cli(
-        "generate", "--prompt", "a red ball moves right over grass", "--out", out,
-        "--width", 64, "--height", 64, "--frames", 16, *SMALL_ARGS, cache=cache,
+        "generate",
+        "--prompt",
+        "a red ball moves right over grass",
+        "--out",
+        out,
+        "--width",
+        64,
+        "--height",
+        64,
+        "--frames",
+        16,
+        *SMALL_ARGS,
+        cache=cache,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
@@ -53,8 +67,19 @@ def test_extend_writes_only_the_new_frames_at_the_clip_size_and_fps(tmp_path, ca
     write_video(clip, moving_square_clip(12, width=72, height=64), 24)
     out = tmp_path / f"{direction}.mp4"
     result = run_cli(
-        "extend", "--clip", clip, "--direction", direction, "--prompt", "the square keeps moving",
-        "--out", out, "--frames", 8, *SMALL_ARGS, cache=cache,
+        "extend",
+        "--clip",
+        clip,
+        "--direction",
+        direction,
+        "--prompt",
+        "the square keeps moving",
+        "--out",
+        out,
+        "--frames",
+        8,
+        *SMALL_ARGS,
+        cache=cache,
     )
     assert result.returncode == 0, result.stderr
     video = read_video(out)
@@ -66,8 +91,19 @@ def test_bridge_and_png_output(tmp_path, cache, generated):
     write_video(right, moving_square_clip(8), 12)
     out = tmp_path / "bridge/"
     result = run_cli(
-        "bridge", "--left", generated, "--right", right, "--prompt", "the ball rolls on",
-        "--out", str(out) + "/", "--frames", 12, *SMALL_ARGS, cache=cache,
+        "bridge",
+        "--left",
+        generated,
+        "--right",
+        right,
+        "--prompt",
+        "the ball rolls on",
+        "--out",
+        str(out) + "/",
+        "--frames",
+        12,
+        *SMALL_ARGS,
+        cache=cache,
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.glob("frame_*.png"))[-1] == "frame_00011.png"
@@ -79,8 +115,19 @@ def test_extend_from_a_take_folder_uses_its_stored_latents(tmp_path, cache, gene
     assert takes
     out = tmp_path / "next.mp4"
     result = run_cli(
-        "extend", "--clip", takes[0], "--direction", "forward", "--prompt", "more",
-        "--out", out, "--frames", 8, *SMALL_ARGS, cache=cache,
+        "extend",
+        "--clip",
+        takes[0],
+        "--direction",
+        "forward",
+        "--prompt",
+        "more",
+        "--out",
+        out,
+        "--frames",
+        8,
+        *SMALL_ARGS,
+        cache=cache,
     )
     assert result.returncode == 0, result.stderr
     assert read_video(out).frame_count == 8
@@ -88,11 +135,22 @@ def test_extend_from_a_take_folder_uses_its_stored_latents(tmp_path, cache, gene
 
 def test_generate_from_a_start_image(tmp_path, cache):
     image = tmp_path / "start.png"
-    write_video(tmp_path / "img/", moving_square_clip(1), 12)
+    write_video(str(tmp_path / "img") + "/", moving_square_clip(1), 12)
     (tmp_path / "img" / "frame_00000.png").rename(image)
     out = tmp_path / "i2v.mp4"
-    result = run_cli("generate", "--image", image, "--prompt", "a square", "--out", out, "--frames", 8,
-                     *SMALL_ARGS, cache=cache)
+    result = run_cli(
+        "generate",
+        "--image",
+        image,
+        "--prompt",
+        "a square",
+        "--out",
+        out,
+        "--frames",
+        8,
+        *SMALL_ARGS,
+        cache=cache,
+    )
     assert result.returncode == 0, result.stderr
     assert read_video(out).frames.shape == (8, 64, 64, 3)
 
@@ -101,9 +159,24 @@ def test_ctrl_c_cancels_and_leaves_no_file(tmp_path, cache):
     out = tmp_path / "long.mp4"
     env = {**os.environ, "SHOTLINE_CACHE": str(cache)}
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "generate", "--prompt", "a slow one", "--out", str(out),
-         "--steps", "200", "--seed", "1"],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "generate",
+            "--prompt",
+            "a slow one",
+            "--out",
+            str(out),
+            "--steps",
+            "200",
+            "--seed",
+            "1",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     line = process.stderr.readline()
     assert "rendering" in line, line
@@ -129,23 +202,50 @@ def _bad_inputs(tmp_path):
         "bad size": ([*gen, "--width", "100"], "use 96 or 104"),
         "unknown model": ([*gen, "--model", "dragon-xl"], "no model called 'dragon-xl'"),
         "missing image": ([*gen, "--image", str(tmp_path / "nope.png")], "nope.png"),
-        "missing clip": (["extend", "--clip", str(tmp_path / "nope.mp4"), "--direction", "forward",
-                          "--prompt", "x", "--out", str(out)], "nope.mp4"),
-        "unreadable clip": (["extend", "--clip", str(garbage), "--direction", "forward", "--prompt", "x",
-                             "--out", str(out)], "garbage.mp4"),
-        "different sizes": (["bridge", "--left", str(good), "--right", str(other), "--prompt", "x",
-                             "--out", str(out)], "different sizes"),
+        "missing clip": (
+            [
+                "extend",
+                "--clip",
+                str(tmp_path / "nope.mp4"),
+                "--direction",
+                "forward",
+                "--prompt",
+                "x",
+                "--out",
+                str(out),
+            ],
+            "nope.mp4",
+        ),
+        "unreadable clip": (
+            ["extend", "--clip", str(garbage), "--direction", "forward", "--prompt", "x", "--out", str(out)],
+            "garbage.mp4",
+        ),
+        "different sizes": (
+            ["bridge", "--left", str(good), "--right", str(other), "--prompt", "x", "--out", str(out)],
+            "different sizes",
+        ),
         "bad output": ([*gen[:3], "--out", str(tmp_path / "out.avi")], "out.avi"),
         "missing output folder": ([*gen[:3], "--out", str(tmp_path / "no" / "out.mp4")], "does not exist"),
         "missing argument": (["extend", "--prompt", "x", "--out", str(out)], "--clip"),
-        "bad direction": (["extend", "--clip", str(good), "--direction", "up", "--prompt", "x",
-                           "--out", str(out)], "direction"),
+        "bad direction": (
+            ["extend", "--clip", str(good), "--direction", "up", "--prompt", "x", "--out", str(out)],
+            "direction",
+        ),
     }
 
 
 BAD_CASES = [
-    "zero frames", "impossible frames", "bad size", "unknown model", "missing image", "missing clip",
-    "unreadable clip", "different sizes", "bad output", "missing output folder", "missing argument",
+    "zero frames",
+    "impossible frames",
+    "bad size",
+    "unknown model",
+    "missing image",
+    "missing clip",
+    "unreadable clip",
+    "different sizes",
+    "bad output",
+    "missing output folder",
+    "missing argument",
     "bad direction",
 ]
 
@@ -165,3 +265,25 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capfd, monkeypa
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_a_start_image_of_another_shape_is_fitted_to_the_shot(tmp_path, cache):
+    image = tmp_path / "wide.png"
+    write_video(str(tmp_path / "img") + "/", moving_square_clip(1, width=200, height=90), 12)
+    (tmp_path / "img" / "frame_00000.png").rename(image)
+    out = tmp_path / "fitted.mp4"
+    result = run_cli(
+        "generate",
+        "--image",
+        image,
+        "--prompt",
+        "a square",
+        "--out",
+        out,
+        "--frames",
+        8,
+        *SMALL_ARGS,
+        cache=cache,
+    )
+    assert result.returncode == 0, result.stderr
+    assert read_video(out).frames.shape == (8, 80, 128, 3)

@@ -1,14 +1,14 @@
-"""The one generation loop on the sketch backend: determinism, known frames, cancel, previews, every operation."""
+"""The one generation loop on the sketch backend: determinism, known frames, cancel, previews, operations."""
 
 import numpy as np
 import pytest
 import torch
+from conftest import moving_square_clip
 
-from conftest import SMALL, moving_square_clip
 from engine.conditioning import conditioned_model_fn, initial_latents, plan_conditioning
 from engine.errors import GenerationCancelled
 from engine.generate import make_noise, run_generation
-from engine.requests import GenerationRequest, KnownFrames, resolve
+from engine.requests import KnownFrames, resolve
 
 
 def test_same_seed_same_frames_other_seed_different(sketch_backend, small_request):
@@ -24,7 +24,9 @@ def test_known_latents_stay_exactly_as_given_on_the_native_path(sketch_backend, 
     given = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(3)).numpy()
     keyframe = KnownFrames(0, latents=given, latent_space=sketch_backend.latent_space)
     for sampler in ("euler", "unipc"):
-        result = run_generation(sketch_backend, small_request.replace(known=(keyframe,), sampler=sampler, steps=3))
+        result = run_generation(
+            sketch_backend, small_request.replace(known=(keyframe,), sampler=sampler, steps=3)
+        )
         assert np.array_equal(result.latents[:, :1], given)
         assert not np.array_equal(result.latents[:, 1:], np.zeros_like(result.latents[:, 1:]))
 
@@ -121,10 +123,14 @@ def test_stored_latents_are_used_instead_of_reencoding(sketch_backend, small_req
     original = sketch_backend.encode_frames
     sketch_backend.encode_frames = lambda *a, **k: encodes.append(1) or original(*a, **k)
     try:
-        tail = KnownFrames(-4, first.frames[-4:], latents=first.latents[:, -1:], latent_space=first.latent_space)
+        tail = KnownFrames(
+            -4, first.frames[-4:], latents=first.latents[:, -1:], latent_space=first.latent_space
+        )
         run_generation(sketch_backend, small_request.replace(known=(tail,)))
         assert encodes == []
-        foreign = KnownFrames(-4, first.frames[-4:], latents=first.latents[:, -1:], latent_space="other-model")
+        foreign = KnownFrames(
+            -4, first.frames[-4:], latents=first.latents[:, -1:], latent_space="other-model"
+        )
         run_generation(sketch_backend, small_request.replace(known=(foreign,)))
         assert encodes == [1]
     finally:

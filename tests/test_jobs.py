@@ -1,4 +1,4 @@
-"""The job queue: takes land in the media cache, progress and previews stream, cancel and failures are clean."""
+"""The job queue: takes land in the media cache, progress and previews stream, cancel/failures clean."""
 
 import json
 import threading
@@ -14,7 +14,9 @@ from engine.jobs import JobCancelled, JobFailed, JobFinished, JobPreview, JobPro
 
 @pytest.fixture
 def queue(tmp_path, sketch_backend):
-    q = JobQueue(tmp_path / "cache", device=pick_device("cpu"), load_backend=lambda name, device: sketch_backend)
+    q = JobQueue(
+        tmp_path / "cache", device=pick_device("cpu"), load_backend=lambda name, device: sketch_backend
+    )
     events = []
     q.add_listener(events.append)
     q.events = events

@@ -16,7 +16,9 @@ def test_fit_recovers_a_linear_decoder_exactly():
     preview = LinearPreview(6)
     error = fit_linear_preview(preview, latents, video, temporal_factor=4)
     assert error < 1e-5
-    assert torch.allclose(preview.weight, true_w, atol=1e-5) and torch.allclose(preview.bias, true_b, atol=1e-5)
+    assert torch.allclose(preview.weight, true_w, atol=1e-5) and torch.allclose(
+        preview.bias, true_b, atol=1e-5
+    )
     frames = preview.to_uint8(latents)
     assert frames.dtype == np.uint8 and frames.shape == (3, 5, 7, 3)
     expected = ((rgb[0].clamp(-1, 1) + 1) * 127.5).round().permute(1, 2, 3, 0).numpy()

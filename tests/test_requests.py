@@ -39,7 +39,9 @@ def test_invalid_values_name_the_nearest_valid_ones(caps, changes, expected):
 
 def test_known_frames_of_another_size_are_refused(caps):
     clip = np.zeros((8, 48, 64, 3), dtype=np.uint8)
-    request = GenerationRequest(prompt="x", width=64, height=64, frames=8, known=(KnownFrames(-8, clip, source="a.mp4"),))
+    request = GenerationRequest(
+        prompt="x", width=64, height=64, frames=8, known=(KnownFrames(-8, clip, source="a.mp4"),)
+    )
     with pytest.raises(InvalidRequestError, match=r"a.mp4 is 64×48 but the shot is 64×64"):
         resolve(request, caps)
 
@@ -54,7 +56,9 @@ def test_known_frames_need_rgb_uint8():
 def test_cache_key_follows_every_setting_and_the_weights():
     frames = np.zeros((4, 8, 8, 3), dtype=np.uint8)
     base = GenerationRequest(prompt="a ball", seed=1, known=(KnownFrames(0, frames),))
-    assert base.cache_key("w1") == GenerationRequest(prompt="a ball", seed=1, known=(KnownFrames(0, frames.copy()),)).cache_key("w1")
+    assert base.cache_key("w1") == GenerationRequest(
+        prompt="a ball", seed=1, known=(KnownFrames(0, frames.copy()),)
+    ).cache_key("w1")
     assert base.cache_key("w1") != base.cache_key("w2")
     assert base.cache_key("w1") != base.replace(seed=2).cache_key("w1")
     other = frames.copy()

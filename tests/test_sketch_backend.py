@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import moving_square_clip
 from safetensors.torch import save_file
 
-from conftest import moving_square_clip
 from engine.backends.sketch import SketchBackend
 from engine.backends.sketch.backend import build_modules
 from engine.backends.sketch.config import SketchConfig
@@ -64,7 +64,7 @@ def test_damaged_or_mismatched_weights_are_refused_with_the_file_name(tmp_path):
     (tmp_path / "config.json").write_text(config.to_json())
     weights = tmp_path / "sketch.safetensors"
     weights.write_bytes(b"\x80\x04 not safetensors, maybe a pickle")
-    with pytest.raises(WeightsError, match="sketch.safetensors"):
+    with pytest.raises(WeightsError, match=r"sketch\.safetensors"):
         SketchBackend.load(tmp_path, pick_device("cpu"))
     state = build_modules(config).state_dict()
     state["denoiser.proj_out.weight"] = torch.zeros(3, 3)

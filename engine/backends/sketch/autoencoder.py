@@ -43,7 +43,11 @@ class SketchAutoencoder(nn.Module):
         encoder: list[nn.Module] = [nn.Conv2d(3, enc[0], 3, padding=1)]
         previous = enc[0]
         for channels in enc:
-            encoder += [nn.SiLU(), nn.Conv2d(previous, channels, 4, stride=2, padding=1), ResBlock2d(channels)]
+            encoder += [
+                nn.SiLU(),
+                nn.Conv2d(previous, channels, 4, stride=2, padding=1),
+                ResBlock2d(channels),
+            ]
             previous = channels
         self.encoder = nn.Sequential(*encoder)
         self.fold = nn.Conv2d(g * previous, z, 1)  # a group of frames → one latent frame

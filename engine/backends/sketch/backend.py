@@ -1,4 +1,4 @@
-"""The bundled sketch backend: a small Wan-architecture DiT, a CPU-fast autoencoder and a word-level text encoder."""
+"""The bundled sketch backend: a small Wan-style DiT, a CPU-fast autoencoder, a word-level text encoder."""
 
 from __future__ import annotations
 
@@ -81,6 +81,17 @@ def _load_weights(modules: SketchModules, path: Path) -> None:
     modules.load_state_dict(state, strict=True)
 
 
+def _cast_denoiser(denoiser: WanTransformer3DModel, dtype: torch.dtype) -> None:
+    """Cast to `dtype`, keeping the modules diffusers keeps in float32 (norms, time embedding, RoPE)."""
+    if dtype == torch.float32:
+        return
+    nn.Module.to(denoiser, dtype)
+    keep = tuple(denoiser._keep_in_fp32_modules or ())
+    for name, module in denoiser.named_modules():
+        if any(part in keep for part in name.split(".")):
+            nn.Module.to(module, torch.float32)
+
+
 def _file_digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -92,15 +103,19 @@ def _file_digest(path: Path) -> str:
 class SketchBackend(Backend):
     name = "sketch"
 
-    def __init__(self, config: SketchConfig, modules: SketchModules, identity: str, choice: DeviceChoice) -> None:
+    def __init__(
+        self, config: SketchConfig, modules: SketchModules, identity: str, choice: DeviceChoice
+    ) -> None:
         self.config = config
         self.device = choice.device
         self.dtype = choice.dtype
         self.modules = modules.to(choice.device).eval().requires_grad_(False)
-        self.modules.denoiser.to(choice.dtype)
+        _cast_denoiser(self.modules.denoiser, choice.dtype)
         self._identity = identity
         z = config.autoencoder.latent_channels
-        self.latent_mean = torch.tensor(config.latent_mean or [0.0] * z, device=self.device).view(1, z, 1, 1, 1)
+        self.latent_mean = torch.tensor(config.latent_mean or [0.0] * z, device=self.device).view(
+            1, z, 1, 1, 1
+        )
         self.latent_std = torch.tensor(config.latent_std or [1.0] * z, device=self.device).view(1, z, 1, 1, 1)
         ae, d = config.autoencoder, config.denoiser
         self.capabilities = ModelCapabilities(
@@ -157,7 +172,12 @@ class SketchBackend(Backend):
 
     def latent_shape(self, width: int, height: int, frames: int) -> tuple[int, int, int, int]:
         s = self.config.autoencoder.spatial_factor
-        return (self.capabilities.latent_channels, self.capabilities.temporal.latent_count(frames), height // s, width // s)
+        return (
+            self.capabilities.latent_channels,
+            self.capabilities.temporal.latent_count(frames),
+            height // s,
+            width // s,
+        )
 
     # --- text ---------------------------------------------------------------------------------------
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
@@ -170,7 +190,7 @@ class SketchBackend(Backend):
 
     # --- denoiser -----------------------------------------------------------------------------------
     def denoise(self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        b, _, t, h, w = x.shape
+        *_, h, w = x.shape  # [B, C, T, h, w]
         _, ph, pw = self.config.denoiser.patch_size
         tokens_per_frame = (h // ph) * (w // pw)
         timestep = (sigmas.float() * 1000.0).repeat_interleave(tokens_per_frame, dim=1)  # [B, T·h'·w']
@@ -208,7 +228,10 @@ class SketchBackend(Backend):
         z = self.capabilities.latent_channels
         latents = torch.randn(samples, z, 2, 10, 16, generator=generator).to(self.device)
         decoded = [
-            torch.from_numpy(self.decode_latents(latents[i : i + 1], starts_clip=False)) for i in range(samples)
+            torch.from_numpy(self.decode_latents(latents[i : i + 1], starts_clip=False))
+            for i in range(samples)
         ]
         video = torch.stack(decoded).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0  # [N, 3, F, H, W]
-        fit_linear_preview(self.modules.preview, latents.cpu(), video, self.config.autoencoder.temporal_factor)
+        fit_linear_preview(
+            self.modules.preview, latents.cpu(), video, self.config.autoencoder.temporal_factor
+        )
