@@ -64,7 +64,7 @@ def test_generate_writes_the_requested_clip(generated):
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_extend_writes_only_the_new_frames_at_the_clip_size_and_fps(tmp_path, cache, direction):
     clip = tmp_path / "clip.mp4"
-    write_video(clip, moving_square_clip(12, width=72, height=64), 24)
+    write_video(clip, moving_square_clip(12, width=80, height=64), 24)
     out = tmp_path / f"{direction}.mp4"
     result = run_cli(
         "extend",
@@ -83,7 +83,7 @@ def test_extend_writes_only_the_new_frames_at_the_clip_size_and_fps(tmp_path, ca
     )
     assert result.returncode == 0, result.stderr
     video = read_video(out)
-    assert video.frames.shape == (8, 64, 72, 3) and video.fps == 24
+    assert video.frames.shape == (8, 64, 80, 3) and video.fps == 24
 
 
 def test_bridge_and_png_output(tmp_path, cache, generated):
@@ -199,7 +199,7 @@ def _bad_inputs(tmp_path):
     return out, {
         "zero frames": ([*gen, "--frames", "0"], "positive number of frames"),
         "impossible frames": ([*gen, "--frames", "33"], "use 32 or 36 frames"),
-        "bad size": ([*gen, "--width", "100"], "use 96 or 104"),
+        "bad size": ([*gen, "--width", "100"], "use 96 or 112"),
         "unknown model": ([*gen, "--model", "dragon-xl"], "no model called 'dragon-xl'"),
         "missing image": ([*gen, "--image", str(tmp_path / "nope.png")], "nope.png"),
         "missing clip": (

@@ -21,7 +21,8 @@ def test_same_seed_same_frames_other_seed_different(sketch_backend, small_reques
 
 
 def test_known_latents_stay_exactly_as_given_on_the_native_path(sketch_backend, small_request):
-    given = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(3)).numpy()
+    c, _, h, w = sketch_backend.latent_shape(64, 64, 8)
+    given = torch.randn(c, 1, h, w, generator=torch.Generator().manual_seed(3)).numpy()
     keyframe = KnownFrames(0, latents=given, latent_space=sketch_backend.latent_space)
     for sampler in ("euler", "unipc"):
         result = run_generation(
@@ -43,7 +44,7 @@ def test_native_path_feeds_known_frames_at_sigma_zero(sketch_backend, small_requ
         seen.append((x.clone(), sigmas.clone()))
         return torch.ones_like(x)
 
-    noise = make_noise(1, (1, 8, 4, 16, 16))
+    noise = make_noise(1, (1, *sketch_backend.latent_shape(64, 64, 16)))
     model_fn = conditioned_model_fn(recording, plan, noise)
     v = model_fn(initial_latents(plan, noise), torch.tensor(0.7))
     x_in, sigmas = seen[0]
@@ -63,7 +64,7 @@ def test_fallback_path_renoises_known_frames_to_the_current_sigma(sketch_backend
         seen.append((x.clone(), sigmas.clone()))
         return torch.zeros_like(x)
 
-    noise = make_noise(2, (1, 8, 4, 16, 16))
+    noise = make_noise(2, (1, *sketch_backend.latent_shape(64, 64, 16)))
     model_fn = conditioned_model_fn(recording, plan, noise)
     v = model_fn(initial_latents(plan, noise), torch.tensor(0.25))
     x_in, sigmas = seen[0]
@@ -99,7 +100,8 @@ def test_previews_show_every_latent_frame_of_the_shot(sketch_backend, small_requ
     previews = []
     run_generation(sketch_backend, small_request.replace(frames=16, steps=3), on_preview=previews.append)
     assert len(previews) == 3
-    assert all(p.dtype == np.uint8 and p.shape == (4, 16, 16, 3) for p in previews)
+    _, t, h, w = sketch_backend.latent_shape(64, 64, 16)
+    assert all(p.dtype == np.uint8 and p.shape == (t, h, w, 3) for p in previews)
 
 
 @pytest.mark.parametrize("operation", ["image", "forward", "backward", "bridge", "keyframes"])
@@ -114,7 +116,7 @@ def test_every_operation_gives_the_requested_frames(sketch_backend, small_reques
     }[operation]
     result = run_generation(sketch_backend, small_request.replace(frames=12, known=known))
     assert result.frames.shape == (12, 64, 64, 3)
-    assert result.latents.shape == (8, 3, 16, 16)
+    assert result.latents.shape == sketch_backend.latent_shape(64, 64, 12)
 
 
 def test_stored_latents_are_used_instead_of_reencoding(sketch_backend, small_request):

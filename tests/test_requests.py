@@ -22,7 +22,7 @@ def test_defaults_filled_from_the_model(caps):
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        (dict(width=130), "use 128 or 136"),
+        (dict(width=130), "use 128 or 144"),
         (dict(height=20), "use 64"),
         (dict(frames=33), "use 32 or 36 frames"),
         (dict(frames=0), "use 8 frames"),

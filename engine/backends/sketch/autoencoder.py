@@ -29,23 +29,26 @@ class ResBlock2d(nn.Module):
 
 
 class SketchAutoencoder(nn.Module):
+    """Space-to-depth encoder and depth-to-space decoder: every convolution runs below full resolution."""
+
     def __init__(self, config: AutoencoderConfig) -> None:
         super().__init__()
         self.config = config
         stages = int(math.log2(config.spatial_factor))
-        if 2**stages != config.spatial_factor or len(config.encoder_channels) != stages:
+        if 2**stages != config.spatial_factor or not (
+            len(config.encoder_channels) == len(config.decoder_channels) == stages
+        ):
             raise ValueError(
-                f"spatial_factor {config.spatial_factor} needs {stages} encoder/decoder stages, "
+                f"spatial_factor {config.spatial_factor} needs {stages} encoder and decoder stages, "
                 f"got {len(config.encoder_channels)} / {len(config.decoder_channels)}"
             )
         g, z = config.temporal_factor, config.latent_channels
-        enc = config.encoder_channels
-        encoder: list[nn.Module] = [nn.Conv2d(3, enc[0], 3, padding=1)]
-        previous = enc[0]
-        for channels in enc:
+        encoder: list[nn.Module] = []
+        previous = 3
+        for channels in config.encoder_channels:  # each stage halves the size
             encoder += [
-                nn.SiLU(),
-                nn.Conv2d(previous, channels, 4, stride=2, padding=1),
+                nn.PixelUnshuffle(2),
+                nn.Conv2d(4 * previous, channels, 3, padding=1),
                 ResBlock2d(channels),
             ]
             previous = channels
@@ -55,16 +58,11 @@ class SketchAutoencoder(nn.Module):
         dec = config.decoder_channels
         self.unfold = nn.Conv2d(z, g * dec[0], 1)  # one latent frame → a group of frames
         self.temporal_mix = nn.Conv1d(g * dec[0], g * dec[0], 3, padding=1, groups=g * dec[0])
-        decoder: list[nn.Module] = [ResBlock2d(dec[0])]
-        previous = dec[0]
-        for channels in dec:
-            decoder += [
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                nn.Conv2d(previous, channels, 3, padding=1),
-                ResBlock2d(channels),
-            ]
-            previous = channels
-        decoder += [nn.SiLU(), nn.Conv2d(previous, 3, 3, padding=1)]
+        decoder: list[nn.Module] = []
+        for i, channels in enumerate(dec):  # each stage doubles the size
+            following = dec[i + 1] if i + 1 < len(dec) else 3
+            decoder += [ResBlock2d(channels), nn.SiLU(), nn.Conv2d(channels, 4 * following, 3, padding=1)]
+            decoder.append(nn.PixelShuffle(2))
         self.decoder = nn.Sequential(*decoder)
 
     def encode(self, video: torch.Tensor) -> torch.Tensor:

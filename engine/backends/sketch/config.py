@@ -14,11 +14,11 @@ from engine.errors import WeightsError
 class AutoencoderConfig:
     """Per-frame 2D conv autoencoder; `temporal_factor` frames share one latent frame."""
 
-    latent_channels: int = 8
-    spatial_factor: int = 4  # a power of two: one stride-2 stage per factor of two
+    latent_channels: int = 16
+    spatial_factor: int = 8  # a power of two: one stage per factor of two
     temporal_factor: int = 4
-    encoder_channels: tuple[int, ...] = (32, 64)
-    decoder_channels: tuple[int, ...] = (64, 32)
+    encoder_channels: tuple[int, ...] = (24, 48, 96)
+    decoder_channels: tuple[int, ...] = (96, 48, 24)
 
 
 @dataclass(frozen=True)

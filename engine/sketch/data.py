@@ -1,0 +1,39 @@
+"""Training and evaluation data for the sketch model: random world clips with captions; the held-out set."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.sketch.world import SceneSpec, caption, render, sample_scene
+
+# Attribute combinations never shown in training, so evaluation measures generalisation.
+HELD_OUT_SUBJECTS = frozenset({("car", "purple"), ("bird", "orange"), ("ball", "white"), ("person", "blue")})
+HELD_OUT_SCENES = frozenset({("sand", "night"), ("water", "sunset"), ("snow", "day")})
+
+
+def is_held_out(scene: SceneSpec) -> bool:
+    if (scene.ground, scene.sky) in HELD_OUT_SCENES:
+        return True
+    return any((s.kind, s.color) in HELD_OUT_SUBJECTS for s in scene.subjects)
+
+
+def is_training_scene(scene: SceneSpec) -> bool:
+    return not is_held_out(scene)
+
+
+def world_batch(
+    rng: np.random.Generator, batch: int, frames: int, width: int, height: int, *, held_out: bool = False
+) -> tuple[torch.Tensor, list[str], list[SceneSpec]]:
+    """Videos `[B, 3, F, H, W]` in [-1, 1], their captions and scenes (training or held-out combinations)."""
+    reject = is_training_scene if held_out else is_held_out
+    videos, captions, scenes = [], [], []
+    for _ in range(batch):
+        scene = sample_scene(rng, holdout=reject)
+        start = int(rng.integers(0, 48))
+        clip = render(scene, frames, width, height, start_frame=start)
+        videos.append(torch.from_numpy(clip.frames))
+        captions.append(caption(scene, rng, detail=float(rng.uniform(0.4, 1.0))))
+        scenes.append(scene)
+    video = torch.stack(videos).permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0  # [B, 3, F, H, W]
+    return video, captions, scenes

@@ -1,0 +1,310 @@
+"""Train the bundled sketch model from scratch on the procedural storyboard world.
+
+Two stages, each resumable and bounded by wall-clock minutes:
+    python -m engine.sketch.train autoencoder --minutes 20
+    python -m engine.sketch.train denoiser --minutes 120
+The autoencoder learns to fold 4 frames into one latent frame and back; then it is frozen, its latent
+statistics are measured, and the text encoder and the Wan-architecture denoiser learn rectified flow
+with an independent noise level per latent frame (Diffusion-Forcing style) and a share of samples with
+clean leading and/or trailing latent frames, so one checkpoint generates, extends both ways and bridges.
+
+Outputs (in --out, default resources/sketch): config.json, sketch.safetensors (EMA weights, what the app
+loads), train_state.safetensors (raw weights + step, to resume) and train_log.jsonl (loss, evaluation).
+Data are generated on the fly from fixed seeds; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from engine.backends.sketch.backend import (
+    CONFIG_NAME,
+    DEFAULT_FOLDER,
+    WEIGHTS_NAME,
+    SketchModules,
+    build_modules,
+)
+from engine.backends.sketch.config import SketchConfig
+from engine.backends.sketch.text_encoder import tokenize
+from engine.preview import fit_linear_preview
+from engine.sketch.data import world_batch
+
+STATE_NAME = "train_state.safetensors"
+LOG_NAME = "train_log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    stage: str  # "autoencoder" or "denoiser"
+    out: Path = DEFAULT_FOLDER
+    minutes: float = 60.0
+    seed: int = 0
+    batch: int = 8
+    frames: int = 36
+    lr: float = 1e-3
+    warmup: int = 200
+    ema: float = 0.995
+    caption_dropout: float = 0.1
+    per_frame_noise: float = 0.5  # share of samples with an independent σ per latent frame
+    clean_context: float = 0.35  # share of samples with clean leading and/or trailing latent frames
+    save_minutes: float = 10.0
+    eval_every: int = 500
+    threads: int = 0
+
+
+# --- checkpoint I/O ----------------------------------------------------------------------------------------
+def _atomic_save(
+    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
+) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(temp), metadata=metadata)
+    os.replace(temp, path)
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
+def load_or_create(out: Path) -> tuple[SketchConfig, SketchModules, SketchModules, int]:
+    """(config, raw modules, EMA modules, step) from `out`, or fresh ones."""
+    config = SketchConfig.from_json(out / CONFIG_NAME) if (out / CONFIG_NAME).exists() else SketchConfig()
+    raw = build_modules(config)
+    ema = copy.deepcopy(raw)
+    step = 0
+    if (out / WEIGHTS_NAME).exists():
+        ema.load_state_dict(load_file(str(out / WEIGHTS_NAME)))
+        raw.load_state_dict(ema.state_dict())
+    if (out / STATE_NAME).exists():
+        from safetensors import safe_open
+
+        raw.load_state_dict(load_file(str(out / STATE_NAME)))
+        with safe_open(str(out / STATE_NAME), "pt") as f:
+            step = int((f.metadata() or {}).get("step", 0))
+    return config, raw, ema, step
+
+
+def save_checkpoint(
+    out: Path, config: SketchConfig, raw: SketchModules, ema: SketchModules, step: int, stage: str
+):
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(config.to_json(), out / CONFIG_NAME)
+    _atomic_save(ema.state_dict(), out / WEIGHTS_NAME, {"step": str(step), "stage": stage})
+    _atomic_save(raw.state_dict(), out / STATE_NAME, {"step": str(step), "stage": stage})
+
+
+def _log(out: Path, record: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOG_NAME, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+@torch.no_grad()
+def _update_ema(ema: torch.nn.Module, raw: torch.nn.Module, decay: float) -> None:
+    for e, r in zip(ema.parameters(), raw.parameters(), strict=True):
+        e.lerp_(r, 1.0 - decay)
+    for e, r in zip(ema.buffers(), raw.buffers(), strict=True):
+        e.copy_(r)
+
+
+def _lr(step: int, settings: TrainSettings) -> float:
+    return settings.lr * min(1.0, (step + 1) / settings.warmup)
+
+
+def _logit_normal(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.sigmoid(torch.randn(shape, generator=rng))
+
+
+def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: TrainSettings) -> torch.Tensor:
+    """Noise levels `[B, T]`: shared or per frame, with clean (σ = 0) context frames at either end."""
+    shared = _logit_normal(rng, (batch, 1)).expand(batch, frames)
+    independent = _logit_normal(rng, (batch, frames))
+    per_frame = torch.rand(batch, 1, generator=rng) < settings.per_frame_noise
+    sigmas = torch.where(per_frame, independent, shared).clone()
+    for b in range(batch):
+        if torch.rand(1, generator=rng).item() < settings.clean_context and frames > 2:
+            lead, trail = torch.randint(0, 3, (2,), generator=rng).tolist()
+            if lead == trail == 0:
+                lead = 1
+            lead, trail = min(lead, frames - 2), min(trail, frames - 1 - min(lead, frames - 2))
+            sigmas[b, :lead] = 0.0
+            if trail:
+                sigmas[b, frames - trail :] = 0.0
+    return sigmas
+
+
+# --- stage 1: autoencoder -------------------------------------------------------------------------
+def train_autoencoder(settings: TrainSettings) -> None:
+    config, raw, ema, step = load_or_create(settings.out)
+    ae = raw.autoencoder.train()
+    optimizer = torch.optim.AdamW(ae.parameters(), lr=settings.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    rng = np.random.default_rng(settings.seed + step)
+    deadline = time.monotonic() + 60 * settings.minutes
+    last_save = time.monotonic()
+    bar = tqdm(desc="autoencoder", unit="step", initial=step)
+    while time.monotonic() < deadline:
+        video, _, _ = world_batch(rng, settings.batch, 16, config.width, config.height)  # [B, 3, 16, H, W]
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(step, settings)
+        z = ae.encode(video)  # [B, z, 4, h, w]
+        noisy = z + 0.05 * torch.randn_like(z) * z.detach().std()  # decoder robust to small latent errors
+        recon = ae.decode(noisy)
+        loss = F.l1_loss(recon, video) + F.mse_loss(recon, video) + 1e-4 * z.pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
+        optimizer.step()
+        _update_ema(ema.autoencoder, ae, settings.ema)
+        step += 1
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        if step % 50 == 0:
+            _log(
+                settings.out, {"stage": "autoencoder", "step": step, "loss": loss.item(), "time": time.time()}
+            )
+        if time.monotonic() - last_save > 60 * settings.save_minutes:
+            save_checkpoint(settings.out, config, raw, ema, step, "autoencoder")
+            last_save = time.monotonic()
+    bar.close()
+    config = finish_autoencoder(config, ema, np.random.default_rng(12345), settings.out)
+    raw.autoencoder.load_state_dict(ema.autoencoder.state_dict())
+    raw.preview.load_state_dict(ema.preview.state_dict())
+    save_checkpoint(settings.out, config, raw, ema, 0, "autoencoder")  # the denoiser stage counts from 0
+
+
+@torch.no_grad()
+def finish_autoencoder(
+    config: SketchConfig, modules: SketchModules, rng: np.random.Generator, out: Path
+) -> SketchConfig:
+    """Measure latent statistics, fit the preview map, report reconstruction PSNR."""
+    ae = modules.autoencoder.eval()
+    video, _, _ = world_batch(rng, 24, 16, config.width, config.height)
+    z = torch.cat([ae.encode(video[i : i + 4]) for i in range(0, len(video), 4)])  # [N, z, T, h, w]
+    mean = z.mean(dim=(0, 2, 3, 4))
+    std = z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
+    recon = torch.cat([ae.decode(z[i : i + 4]) for i in range(0, len(z), 4)]).clamp(-1, 1)
+    mse = F.mse_loss((recon + 1) / 2, (video + 1) / 2).item()
+    normalised = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+    rms = fit_linear_preview(modules.preview, normalised, recon, config.autoencoder.temporal_factor)
+    psnr = 10 * math.log10(1.0 / max(mse, 1e-10))
+    print(f"autoencoder: PSNR {psnr:.2f} dB on fresh clips, preview map RMS {rms:.3f}")
+    _log(out, {"stage": "autoencoder-eval", "psnr_db": psnr, "preview_rms": rms, "time": time.time()})
+    return dataclasses.replace(config, latent_mean=tuple(mean.tolist()), latent_std=tuple(std.tolist()))
+
+
+# --- stage 2: text encoder + denoiser -------------------------------------------------------------
+def train_denoiser(settings: TrainSettings) -> None:
+    config, raw, ema, step = load_or_create(settings.out)
+    if not config.latent_mean:
+        raise SystemExit("train the autoencoder first: python -m engine.sketch.train autoencoder")
+    ae = raw.autoencoder.eval().requires_grad_(False)
+    trainable = [*raw.text_encoder.parameters(), *raw.denoiser.parameters()]
+    raw.text_encoder.train()
+    raw.denoiser.train()
+    optimizer = torch.optim.AdamW(trainable, lr=settings.lr, betas=(0.9, 0.99), weight_decay=0.01)
+    z = config.autoencoder.latent_channels
+    mean = torch.tensor(config.latent_mean).view(1, z, 1, 1, 1)
+    std = torch.tensor(config.latent_std).view(1, z, 1, 1, 1)
+    rng = np.random.default_rng(settings.seed + 1000 + step)
+    torch_rng = torch.Generator().manual_seed(settings.seed + step)
+    _, ph, pw = config.denoiser.patch_size
+    deadline = time.monotonic() + 60 * settings.minutes
+    last_save = time.monotonic()
+    bar = tqdm(desc="denoiser", unit="step", initial=step)
+    losses: list[float] = []
+    while time.monotonic() < deadline:
+        video, captions, _ = world_batch(rng, settings.batch, settings.frames, config.width, config.height)
+        with torch.no_grad():
+            x0 = (ae.encode(video) - mean) / std  # [B, z, T, h, w]
+        b, _, t, h, w = x0.shape
+        captions = [c if rng.random() >= settings.caption_dropout else "" for c in captions]
+        sigmas = sample_sigmas(torch_rng, b, t, settings)  # [B, T]
+        noise = torch.randn(x0.shape, generator=torch_rng)
+        s = sigmas.view(b, 1, t, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        timestep = (sigmas * 1000).repeat_interleave((h // ph) * (w // pw), dim=1)  # [B, T·h'·w']
+        text = raw.text_encoder(tokenize(captions, config.text_encoder.max_tokens))
+        v = raw.denoiser(hidden_states=xt, timestep=timestep, encoder_hidden_states=text, return_dict=False)[
+            0
+        ]
+        weight = (sigmas > 0).float().view(b, 1, t, 1, 1)  # clean context frames are not learned
+        loss = ((v - (noise - x0)) ** 2 * weight).sum() / (weight.sum() * x0.shape[1] * h * w).clamp_min(1)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(step, settings)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        _update_ema(ema.text_encoder, raw.text_encoder, settings.ema)
+        _update_ema(ema.denoiser, raw.denoiser, settings.ema)
+        step += 1
+        losses.append(loss.item())
+        bar.update()
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if step % 50 == 0:
+            _log(
+                settings.out,
+                {
+                    "stage": "denoiser",
+                    "step": step,
+                    "loss": float(np.mean(losses[-50:])),
+                    "time": time.time(),
+                },
+            )
+        if time.monotonic() - last_save > 60 * settings.save_minutes:
+            save_checkpoint(settings.out, config, raw, ema, step, "denoiser")
+            last_save = time.monotonic()
+        if settings.eval_every and step % settings.eval_every == 0:
+            save_checkpoint(settings.out, config, raw, ema, step, "denoiser")
+            last_save = time.monotonic()
+            _evaluate(settings, step)
+    bar.close()
+    save_checkpoint(settings.out, config, raw, ema, step, "denoiser")
+
+
+def _evaluate(settings: TrainSettings, step: int) -> None:
+    try:
+        from engine.sketch.evaluate import quick_report
+    except ImportError:
+        return
+    report = quick_report(settings.out)
+    _log(settings.out, {"stage": "eval", "step": step, **report, "time": time.time()})
+    print(f"\nstep {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in report.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=("autoencoder", "denoiser"))
+    defaults = TrainSettings(stage="denoiser")
+    for field in dataclasses.fields(TrainSettings):
+        if field.name == "stage":
+            continue
+        default = getattr(defaults, field.name)
+        kind = Path if field.name == "out" else type(default)
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=default)
+    args = vars(parser.parse_args(argv))
+    settings = TrainSettings(**args)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    {"autoencoder": train_autoencoder, "denoiser": train_denoiser}[settings.stage](settings)
+
+
+if __name__ == "__main__":
+    main()
