@@ -1,22 +1,12 @@
-"""Errors of the project model: a sentence a filmmaker understands, with the technical detail kept apart.
-
-They mirror `engine.errors.ShotlineError` (message + detail) without importing the engine, so the
-document stays plain Python.
-"""
+"""Errors of the project model: a sentence a filmmaker understands, with the technical detail kept apart."""
 
 from __future__ import annotations
 
+from engine.errors import ShotlineError  # plain Python: no torch, no Qt
 
-class DocumentModelError(Exception):
+
+class DocumentModelError(ShotlineError):
     """Base of the document's errors. `message` is for the user; `detail` is shown one click away."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class EditError(DocumentModelError, ValueError):

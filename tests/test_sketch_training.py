@@ -1,0 +1,77 @@
+"""Sketch training and evaluation tools: noise-level sampling, a short resumable run, the metrics."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.sketch.data import is_held_out, world_batch
+from engine.sketch.evaluate import ground_of, motion_of, offworld_clip, seam_jump, sky_of, subject_colour_of
+from engine.sketch.train import TrainSettings, load_or_create, main, sample_sigmas
+from engine.sketch.world import SceneSpec, SubjectSpec, render
+
+
+def test_noise_levels_mix_shared_per_frame_and_clean_context():
+    settings = TrainSettings(stage="denoiser", per_frame_noise=0.5, clean_context=0.5)
+    sigmas = sample_sigmas(torch.Generator().manual_seed(0), 400, 9, settings)
+    assert sigmas.shape == (400, 9) and float(sigmas.min()) >= 0 and float(sigmas.max()) <= 1
+    clean = sigmas == 0
+    assert 0.3 < clean.any(dim=1).float().mean() < 0.7  # about half the samples have clean context
+    assert not clean.all(dim=1).any()  # never a sample with nothing to learn
+    shared = (sigmas.max(dim=1).values - sigmas.min(dim=1).values < 1e-6) & ~clean.any(dim=1)
+    assert 0.2 < shared.float().mean() < 0.6
+    leading = clean[:, 0] & ~clean[:, -1]
+    trailing = clean[:, -1] & ~clean[:, 0]
+    assert leading.any() and trailing.any() and (clean[:, 0] & clean[:, -1]).any()
+
+
+def test_training_batches_never_show_held_out_combinations():
+    rng = np.random.default_rng(0)
+    video, captions, scenes = world_batch(rng, 12, 8, 64, 48)
+    assert video.shape == (12, 3, 8, 48, 64) and float(video.min()) >= -1 and float(video.max()) <= 1
+    assert not any(is_held_out(s) for s in scenes) and all(captions)
+    _, _, held = world_batch(rng, 6, 4, 64, 48, held_out=True)
+    assert all(is_held_out(s) for s in held)
+
+
+def test_a_short_run_saves_loadable_weights_and_resumes(tmp_path):
+    out = str(tmp_path)
+    main(["autoencoder", "--out", out, "--minutes", "0.001", "--batch", "1"])
+    config, _, _, _ = load_or_create(tmp_path)
+    assert len(config.latent_mean) == config.autoencoder.latent_channels
+    main(
+        ["denoiser", "--out", out, "--minutes", "0.001", "--batch", "1", "--frames", "8", "--eval-every", "0"]
+    )
+    *_, step = load_or_create(tmp_path)
+    assert step >= 1
+    log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert any(r["stage"] == "autoencoder-eval" for r in log)
+    from engine.backends.sketch import SketchBackend
+    from engine.device import pick_device
+
+    backend = SketchBackend.load(tmp_path, pick_device("cpu"))
+    assert backend.trained and backend.capabilities.latent_channels == config.autoencoder.latent_channels
+
+
+@pytest.fixture(scope="module")
+def scene_clip():
+    scene = SceneSpec(
+        subjects=(SubjectSpec("ball", "red", "right", "fast", x=0.3),), ground="snow", sky="night"
+    )
+    return scene, render(scene, 24, 128, 80).frames
+
+
+def test_metrics_read_the_world_ground_truth(scene_clip):
+    _, frames = scene_clip
+    assert ground_of(frames) == "snow" and sky_of(frames) == "night"
+    assert subject_colour_of(frames) == "red" and motion_of(frames, "red") == "right"
+    for motion in ("left", "up", "still"):
+        still = SceneSpec(subjects=(SubjectSpec("box", "blue", motion, "slow", x=0.5, y=0.8),), ground="sand")
+        assert motion_of(render(still, 24, 128, 80).frames, "blue") == motion
+
+
+def test_seam_jump_is_about_one_for_a_continuous_clip_and_large_for_a_cut(scene_clip):
+    _, frames = scene_clip
+    assert seam_jump(frames[:12], frames[12:]) < 1.5
+    assert seam_jump(frames[:12], offworld_clip(12, 128, 80)) > 5
