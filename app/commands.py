@@ -51,6 +51,7 @@ class EditCommand(QUndoCommand):
         if not isinstance(other, EditCommand) or other.id() != self.id() or self.id() == -1:
             return False
         self.after = other.after
+        self.setObsolete(self.after == self.before)  # a drag that ends where it began leaves no step
         return True
 
 

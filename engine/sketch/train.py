@@ -62,6 +62,8 @@ class TrainSettings:
     per_frame_noise: float = 0.5  # share of samples with an independent σ per latent frame
     clean_context: float = 0.35  # share of samples with clean leading and/or trailing latent frames
     save_minutes: float = 10.0
+    ae_frames: int = 8  # the autoencoder is convolutional: it trains on short crops, 6× cheaper per step
+    ae_crop: int = 48  # square crop side in pixels (a multiple of the spatial factor)
     eval_every: int = 500
     threads: int = 0
 
@@ -149,6 +151,15 @@ def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: Train
     return sigmas
 
 
+def _random_crop(video: torch.Tensor, side: int, multiple: int, rng: np.random.Generator) -> torch.Tensor:
+    """A `side`×`side` window of `video [B, 3, F, H, W]` at a grid-aligned random position."""
+    h, w = video.shape[-2:]
+    side = min(side, h, w)
+    top = int(rng.integers(0, (h - side) // multiple + 1)) * multiple
+    left = int(rng.integers(0, (w - side) // multiple + 1)) * multiple
+    return video[..., top : top + side, left : left + side]
+
+
 # --- stage 1: autoencoder -------------------------------------------------------------------------
 def train_autoencoder(settings: TrainSettings) -> None:
     config, raw, ema, step = load_or_create(settings.out)
@@ -159,7 +170,8 @@ def train_autoencoder(settings: TrainSettings) -> None:
     last_save = time.monotonic()
     bar = tqdm(desc="autoencoder", unit="step", initial=step)
     while time.monotonic() < deadline:
-        video, _, _ = world_batch(rng, settings.batch, 16, config.width, config.height)  # [B, 3, 16, H, W]
+        video, _, _ = world_batch(rng, settings.batch, settings.ae_frames, config.width, config.height)
+        video = _random_crop(video, settings.ae_crop, config.autoencoder.spatial_factor, rng)  # [B, 3, F, h, w]
         for group in optimizer.param_groups:
             group["lr"] = _lr(step, settings)
         z = ae.encode(video)  # [B, z, 4, h, w]
