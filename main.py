@@ -1,4 +1,5 @@
-"""Shotline's entry point: `python main.py` opens the app; `generate`, `extend`, `bridge` run headless."""
+"""Shotline's entry point: `python main.py [PROJECT.shotline]` opens the app; `generate`, `extend`, `bridge`
+run headless; `--screenshot PNG` grabs the example project in the app's window."""
 
 import sys
 

@@ -283,14 +283,30 @@ def run(args: argparse.Namespace) -> int:
         queue.close()
 
 
+def gui_arguments(argv: list[str]) -> dict[str, str | None] | None:
+    """What opens the desktop app: no arguments, a `.shotline` path, or `--screenshot PNG`; None otherwise."""
+    if not argv:
+        return {}
+    if len(argv) == 2 and argv[0] == "--screenshot":
+        return {"screenshot": argv[1]}
+    if len(argv) == 1 and argv[0].endswith(".shotline"):
+        return {"project_path": argv[0]}
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    gui = gui_arguments(argv)
+    if gui is not None:
+        from app.gui import run_gui
+
+        return run_gui(**gui)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        print("\nThe desktop app is not part of this build yet; use the commands above.", file=sys.stderr)
         return 0
     try:
         return run(args)
