@@ -46,3 +46,29 @@ def moving_square_clip(frames: int, width: int = 64, height: int = 64, seed: int
         x = 4 + 2 * t
         clip[t, height // 2 - 10 : height // 2 + 2, x : x + 12] = (220, 30, 30)
     return clip
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Error dialogs the app would show, recorded instead: (title, message, detail)."""
+    from app.ui import error_dialog
+
+    shown: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(error_dialog, "show_hook", lambda *args: shown.append(args))
+    return shown
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Answers the window's questions in order (the last choice when none is queued), recording them."""
+    from app.ui import main_window
+
+    queue: list[str] = []
+    asked: list[str] = []
+
+    def ask(parent, title, text, choices):
+        asked.append(title)
+        return queue.pop(0) if queue else choices[-1]
+
+    monkeypatch.setattr(main_window, "ask", ask)
+    return queue, asked

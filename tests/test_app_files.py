@@ -12,30 +12,9 @@ from app.cli import gui_arguments
 from app.document import edits, find_gaps, serialize
 from app.example import EXAMPLE_PATH, build_example
 from app.media_paths import media_folder, resolve_take
-from app.ui import error_dialog, main_window
 from app.ui.main_window import EXAMPLE, MainWindow
 from engine.sketch.vocabulary import normalize_prompt
 from tests.test_app_window import tiny_project
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(error_dialog, "show_hook", lambda *args: shown.append(args))
-    return shown
-
-
-@pytest.fixture
-def answers(monkeypatch):
-    queue: list[str] = []
-    asked: list[str] = []
-
-    def ask(parent, title, text, choices):
-        asked.append(title)
-        return queue.pop(0) if queue else choices[-1]
-
-    monkeypatch.setattr(main_window, "ask", ask)
-    return queue, asked
 
 
 @pytest.fixture

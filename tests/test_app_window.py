@@ -8,7 +8,6 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from app.document import Document, Project, edits, serialize
-from app.ui import error_dialog, main_window
 from app.ui.main_window import MainWindow
 
 
@@ -19,27 +18,6 @@ def tiny_project() -> Project:
     project = edits.add_track(project, "V2", track_id="v2")
     project = edits.add_shot(project, "v1", 8, 8, "a red ball moves right over grass", shot_id="ball")
     return edits.add_shot(project, "v1", 32, 8, "a blue box on snow", shot_id="box")
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(error_dialog, "show_hook", lambda *args: shown.append(args))
-    return shown
-
-
-@pytest.fixture
-def answers(monkeypatch):
-    """Answers the window's questions in order (and records them)."""
-    queue: list[str] = []
-    asked: list[str] = []
-
-    def ask(parent, title, text, choices):
-        asked.append(title)
-        return queue.pop(0) if queue else choices[-1]
-
-    monkeypatch.setattr(main_window, "ask", ask)
-    return queue, asked
 
 
 @pytest.fixture
