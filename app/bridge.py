@@ -82,7 +82,7 @@ class EngineBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self._folder = Path(media_folder)
-        self._queue = queue or JobQueue(self._folder, device=device)
+        self._queue = queue or JobQueue(self._folder, device=device, low_priority=True)
         self._queue.cache = MediaCache(self._folder)
         self._handles: dict[int, JobHandle] = {}
         self._announced_cancel: set[int] = set()

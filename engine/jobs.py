@@ -10,8 +10,10 @@ Cancel is honoured between sampling steps; a cancelled or failed job leaves noth
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
+import os
 import random
 import threading
 import time
@@ -133,6 +135,7 @@ class JobQueue:
         *,
         device: DeviceChoice | None = None,
         load_backend: Callable[[str, DeviceChoice], Backend] = default_load_backend,
+        low_priority: bool = False,
     ) -> None:
         self.cache = cache if isinstance(cache, MediaCache) else MediaCache(Path(cache))
         self.device = device or pick_device()
@@ -144,6 +147,7 @@ class JobQueue:
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._closed = False
+        self._low_priority = low_priority  # a GUI lowers the worker's CPU priority so the UI never starves
         self._worker = threading.Thread(
             target=self._work, name=f"shotline-worker-{self.device.device}", daemon=True
         )
@@ -222,6 +226,9 @@ class JobQueue:
             return handle
 
     def _work(self) -> None:
+        if self._low_priority and hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):  # Linux: the nice value of this thread (and threads it starts)
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while (handle := self._next()) is not None:
             try:
                 self._run(handle)

@@ -658,8 +658,7 @@ class TimelineView(TimelineActions, QGraphicsView):
         for frame in frames:
             if frame is not None:
                 x = frame * self._zoom
-                self.scene().update(QRectF(x - 3, -1, 6, height + 2))
-                self.viewport().update()
+                self.scene().update(QRectF(x - 3, -1, 6, height + 2))  # only the playhead's columns
 
     # --- inside: building the scene from the project --------------------------------------------------------
     def _on_project_changed(self, change: Change) -> None:

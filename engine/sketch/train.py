@@ -64,6 +64,8 @@ class TrainSettings:
     save_minutes: float = 10.0
     ae_frames: int = 8  # the autoencoder is convolutional: it trains on short crops, 6× cheaper per step
     ae_crop: int = 48  # square crop side in pixels (a multiple of the spatial factor)
+    pool_size: int = 256  # encoded clips kept for denoiser training
+    pool_refresh: int = 2  # new clips per step: each clip is drawn about batch / refresh = 4 times
     eval_every: int = 500
     threads: int = 0
 
@@ -169,9 +171,12 @@ def train_autoencoder(settings: TrainSettings) -> None:
     deadline = time.monotonic() + 60 * settings.minutes
     last_save = time.monotonic()
     bar = tqdm(desc="autoencoder", unit="step", initial=step)
-    while time.monotonic() < deadline:
+    first_step = step
+    while step == first_step or time.monotonic() < deadline:  # at least one step per run
         video, _, _ = world_batch(rng, settings.batch, settings.ae_frames, config.width, config.height)
-        video = _random_crop(video, settings.ae_crop, config.autoencoder.spatial_factor, rng)  # [B, 3, F, h, w]
+        video = _random_crop(
+            video, settings.ae_crop, config.autoencoder.spatial_factor, rng
+        )  # [B, 3, F, h, w]
         for group in optimizer.param_groups:
             group["lr"] = _lr(step, settings)
         z = ae.encode(video)  # [B, z, 4, h, w]
@@ -220,6 +225,45 @@ def finish_autoencoder(
     return dataclasses.replace(config, latent_mean=tuple(mean.tolist()), latent_std=tuple(std.tolist()))
 
 
+class LatentPool:
+    """Encoded world clips, each reused a few times with fresh noise: rendering and encoding a clip costs
+    more than a denoiser step on the CPU, so only `settings.pool_refresh` new clips enter per step."""
+
+    def __init__(
+        self, ae, mean, std, config: SketchConfig, settings: TrainSettings, rng: np.random.Generator
+    ):
+        self.ae, self.mean, self.std, self.config, self.settings, self.rng = (
+            ae,
+            mean,
+            std,
+            config,
+            settings,
+            rng,
+        )
+        self.latents: list[torch.Tensor] = []
+        self.captions: list[str] = []
+        self._add(settings.pool_size)
+
+    @torch.no_grad()
+    def _add(self, count: int) -> None:
+        for start in range(0, count, 8):
+            n = min(8, count - start)
+            video, captions, _ = world_batch(
+                self.rng, n, self.settings.frames, self.config.width, self.config.height
+            )
+            x0 = (self.ae.encode(video) - self.mean) / self.std  # [n, z, T, h, w]
+            self.latents.extend(x0)
+            self.captions.extend(captions)
+        excess = len(self.latents) - self.settings.pool_size
+        if excess > 0:
+            del self.latents[:excess], self.captions[:excess]
+
+    def batch(self, size: int) -> tuple[torch.Tensor, list[str]]:
+        self._add(self.settings.pool_refresh)
+        picks = self.rng.choice(len(self.latents), size=size, replace=False)
+        return torch.stack([self.latents[i] for i in picks]), [self.captions[i] for i in picks]
+
+
 # --- stage 2: text encoder + denoiser -------------------------------------------------------------
 def train_denoiser(settings: TrainSettings) -> None:
     config, raw, ema, step = load_or_create(settings.out)
@@ -240,10 +284,10 @@ def train_denoiser(settings: TrainSettings) -> None:
     last_save = time.monotonic()
     bar = tqdm(desc="denoiser", unit="step", initial=step)
     losses: list[float] = []
-    while time.monotonic() < deadline:
-        video, captions, _ = world_batch(rng, settings.batch, settings.frames, config.width, config.height)
-        with torch.no_grad():
-            x0 = (ae.encode(video) - mean) / std  # [B, z, T, h, w]
+    pool = LatentPool(ae, mean, std, config, settings, rng)
+    first_step = step
+    while step == first_step or time.monotonic() < deadline:  # at least one step per run
+        x0, captions = pool.batch(settings.batch)  # [B, z, T, h, w]
         b, _, t, h, w = x0.shape
         captions = [c if rng.random() >= settings.caption_dropout else "" for c in captions]
         sigmas = sample_sigmas(torch_rng, b, t, settings)  # [B, T]
