@@ -3,7 +3,8 @@
 Every change is one undo step through `push_edit` ("Edit prompt", "Change seed"…). The prompt is
 committed when the field loses focus or after a short pause in typing, so one burst of typing is one
 undo step. Actions (Generate, Extend, Fill gap, regenerate) are emitted as signals the main window
-routes to the render service, the same way as the timeline's.
+routes to the render service, the same way as the timeline's. "Compare…" opens two takes of the shot
+side by side (`app/ui/compare.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QStandardItemModel, QUndoStack
 from PySide6.QtWidgets import (
@@ -40,7 +42,9 @@ from app.document.errors import EditError
 from app.document.events import Change, Document
 from app.document.schema import ASPECT_PRESETS, MAX_SHOT_FRAMES, Shot, stale_neighbours
 from app.document.time import to_timecode
+from app.frames import FrameSource
 from app.render_service import draw_seed
+from app.ui.compare import CompareTakesDialog
 from app.ui.selection import NOTHING, Selection
 from engine.backends.registry import available_models
 
@@ -57,10 +61,19 @@ class Inspector(QWidget):
     regenerateRequested = Signal(str, bool)  # shot id, new seed
     messageRaised = Signal(str, str)  # message, detail
 
-    def __init__(self, document: Document, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        document: Document,
+        undo_stack: QUndoStack,
+        parent: QWidget | None = None,
+        *,
+        frames: FrameSource | None = None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.undo_stack = undo_stack
+        self.frames = frames  # for comparing takes; without it the compare window decodes on its own
+        self._compare: CompareTakesDialog | None = None
         self._selection: Selection = NOTHING
         self._updating = False
         self._allowed_aspects: tuple[str, ...] = ASPECT_PRESETS
@@ -205,12 +218,15 @@ class Inspector(QWidget):
         self.delete_take_button = QPushButton("Delete", objectName="deleteTakeButton")
         self.delete_take_button.setToolTip("Remove the selected take from the shot (undoable)")
         self.delete_take_button.clicked.connect(self._delete_selected_take)
+        self.compare_button = QPushButton("Compare…", objectName="compareTakesButton")
+        self.compare_button.setToolTip("Play two takes of this shot side by side and pick one")
+        self.compare_button.clicked.connect(self.compare_takes)
         self.same_seed_button = QPushButton("Again, same seed", objectName="sameSeedButton")
         self.same_seed_button.clicked.connect(lambda: self._emit_regenerate(False))
         self.new_seed_button = QPushButton("Again, new seed", objectName="newSeedButton")
         self.new_seed_button.clicked.connect(lambda: self._emit_regenerate(True))
         take_buttons = QHBoxLayout()
-        for button in (self.show_take_button, self.delete_take_button):
+        for button in (self.show_take_button, self.delete_take_button, self.compare_button):
             take_buttons.addWidget(button)
         again = QHBoxLayout()
         again.addWidget(self.same_seed_button)
@@ -267,6 +283,9 @@ class Inspector(QWidget):
         """Stop following the document (it is being closed)."""
         self._prompt_timer.stop()
         self.document.changed.disconnect(self._on_document_changed)
+        dialog = self.compare_dialog()
+        if dialog is not None:
+            dialog.close()
 
     def shot(self) -> Shot | None:
         """The shot being inspected, if the selection is a shot that still exists."""
@@ -381,6 +400,7 @@ class Inspector(QWidget):
         has_takes = bool(shot.takes)
         for button in (self.show_take_button, self.delete_take_button, self.same_seed_button):
             button.setEnabled(has_takes)
+        self.compare_button.setEnabled(len(shot.takes) >= 2)
         if not has_takes:
             placeholder = QListWidgetItem("No takes yet: press Generate")
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -445,6 +465,33 @@ class Inspector(QWidget):
         shot, take_id = self.shot(), self._selected_take_id()
         if shot is not None and take_id is not None:
             self._edit("Delete take", edits.delete_take, shot.id, take_id)
+
+    def compare_dialog(self) -> CompareTakesDialog | None:
+        """The compare-takes window, while it is open."""
+        dialog = self._compare
+        valid = dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible()
+        return dialog if valid else None
+
+    def compare_takes(self) -> None:
+        """Open the shot's current take (A) beside the take before it (B) in a compare window."""
+        shot = self.shot()
+        if shot is None or len(shot.takes) < 2:
+            return
+        ids = [take.id for take in shot.takes]
+        take_a = shot.current_take if shot.current_take in ids else ids[-1]
+        position = ids.index(take_a)
+        take_b = ids[position - 1] if position > 0 else ids[1]
+        old = self.compare_dialog()
+        if old is not None:
+            old.close()
+        dialog = CompareTakesDialog(
+            self.document, self.undo_stack, self.frames, shot.id, take_a, take_b, self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._compare = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def _emit_generate(self) -> None:
         self.commit_prompt()

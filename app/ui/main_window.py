@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
         self.service = RenderService(document, self.undo_stack, self.bridge, self)
-        self.inspector = Inspector(document, self.undo_stack)
+        self.inspector = Inspector(document, self.undo_stack, frames=self.frames)
         self.inspector_dock.setWidget(self.inspector)
         self.queue_panel = RenderQueuePanel(self.service)
         self.queue_dock.setWidget(self.queue_panel)
