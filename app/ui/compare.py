@@ -64,6 +64,7 @@ from app.document.schema import Shot, Take
 from app.document.time import to_timecode
 from app.frames import FrameSource
 from app.media_paths import resolve_take
+from app.ui.viewer import fit_rect
 
 __all__ = ["CompareTakesDialog", "take_label"]
 
@@ -87,17 +88,6 @@ def take_label(shot: Shot, take: Take) -> str:
     if isinstance(steps, int) and not isinstance(steps, bool):
         parts.append(f"{steps} step{'' if steps == 1 else 's'}")
     return " · ".join(parts)
-
-
-def _fit(size: QSize, area: QRect) -> QRect:
-    """The largest rect of `size`'s aspect centred in `area`."""
-    if size.width() <= 0 or size.height() <= 0 or area.isEmpty():
-        return QRect(area)
-    scale = min(area.width() / size.width(), area.height() / size.height())
-    width, height = max(1, round(size.width() * scale)), max(1, round(size.height() * scale))
-    return QRect(
-        area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2, width, height
-    )
 
 
 class _Screen(QWidget):
@@ -135,7 +125,7 @@ class _Screen(QWidget):
         project = self._dialog.document.project
         size = QSize(project.width, project.height)
         area_a, area_b = self.areas()
-        return _fit(size, area_a), _fit(size, area_b)
+        return fit_rect(size, area_a), fit_rect(size, area_b)
 
     def split_x(self) -> int:
         """The x of the wipe line: A is shown left of it, B from it on."""
@@ -180,7 +170,7 @@ class _Screen(QWidget):
     def _draw_picture(self, painter: QPainter, side: str, frame: QRect) -> None:
         image = self._dialog.displayed_image(side)
         if image is not None:
-            painter.drawImage(QRectF(_fit(image.size(), frame)), image)
+            painter.drawImage(QRectF(fit_rect(image.size(), frame)), image)
 
     def _draw_note(self, painter: QPainter, side: str, area: QRect) -> None:
         note = self._dialog.note(side)

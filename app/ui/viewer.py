@@ -76,12 +76,12 @@ class _Screen(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), _SURROUND)
         project = self._viewer.document.project
-        frame_rect = _fit(QSize(project.width, project.height), self.rect())
+        frame_rect = fit_rect(QSize(project.width, project.height), self.rect())
         painter.fillRect(frame_rect, Qt.GlobalColor.black)
         image = self._viewer.displayed_image()
         if image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(QRectF(_fit(image.size(), frame_rect)), image)
+            painter.drawImage(QRectF(fit_rect(image.size(), frame_rect)), image)
         note, badge = self._viewer.notes()
         font = painter.font()
         font.setPointSizeF(max(9.0, font.pointSizeF()))
@@ -102,7 +102,7 @@ class _Screen(QWidget):
         painter.end()
 
 
-def _fit(size: QSize, area: QRect) -> QRect:
+def fit_rect(size: QSize, area: QRect) -> QRect:
     """The largest rect of `size`'s aspect centred in `area`."""
     if size.width() <= 0 or size.height() <= 0 or area.isEmpty():
         return QRect(area)
