@@ -24,18 +24,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import threading
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from app.media_paths import link_takes  # re-exported: the window links takes on Save As
 from engine.backends.base import Backend
 from engine.cache import MediaCache, Take, find_take
 from engine.device import DeviceChoice
-from engine.errors import GenerationCancelled, ShotlineError
+from engine.errors import GenerationCancelled, OutOfMemoryError, ShotlineError
 from engine.jobs import (
     JobCancelled,
     JobEvent,
@@ -46,8 +45,11 @@ from engine.jobs import (
     JobProgress,
     JobQueue,
     JobStarted,
+    is_out_of_memory,
 )
 from engine.requests import GenerationRequest
+
+__all__ = ["EngineBridge", "error_from", "link_takes"]
 
 
 class _Relay(QObject):
@@ -237,39 +239,14 @@ class EngineBridge(QObject):
                 self.jobCancelled.emit(job)
 
 
-def link_takes(source: Path, target: Path, keys: Iterable[str]) -> list[str]:
-    """Give `target` the take folders `keys` of `source` (hard links, else copies); returns those now there.
-
-    Takes are immutable once written, so a hard link is as good as a copy. Runs on a worker thread.
-    """
-    done: list[str] = []
-    source, target = Path(source), Path(target)
-    for key in keys:
-        origin, destination = source / key, target / key
-        if destination.is_dir():
-            done.append(key)
-            continue
-        if not origin.is_dir() or source.resolve() == target.resolve():
-            continue
-        staging = target / f".{key}.linking"
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir()
-            for file in origin.iterdir():
-                try:
-                    os.link(file, staging / file.name)
-                except OSError:
-                    shutil.copy2(file, staging / file.name)
-            os.replace(staging, destination)
-            done.append(key)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-    return done
-
-
 def error_from(error: BaseException) -> ShotlineError:
     """Any exception as a `ShotlineError` a filmmaker can read."""
     if isinstance(error, ShotlineError):
         return error
+    if is_out_of_memory(error):  # e.g. while loading a model too big for this machine
+        return OutOfMemoryError(
+            "There is not enough memory to load this model. For a Wan model, turn on offload in Models…; "
+            "or close other programs. Your project is safe.",
+            repr(error),
+        )
     return ShotlineError("Something went wrong inside Shotline. Your project is safe.", repr(error))

@@ -56,10 +56,12 @@ class Take:
         if not self.latents_path.exists():
             return None
         try:
-            tensors = load_file(str(self.latents_path))
+            latents = load_file(str(self.latents_path)).get("latents")
         except (SafetensorError, OSError):
             return None
-        return tensors["latents"].numpy(), self.recipe.get("latent_space", "")
+        if latents is None or latents.ndim != 4 or not latents.is_floating_point():
+            return None  # not what this cache writes: decode the frames instead
+        return latents.float().numpy(), str(self.recipe.get("latent_space", ""))
 
 
 def find_take(path: Path) -> Take | None:
@@ -74,6 +76,8 @@ def find_take(path: Path) -> Take | None:
     try:
         recipe = json.loads(recipe_path.read_text())
     except (OSError, ValueError):
+        return None
+    if not isinstance(recipe, dict):
         return None
     return Take(key=folder.name, folder=folder, recipe=recipe)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import gc
 import itertools
 import os
 import random
@@ -32,6 +33,14 @@ from engine.device import DeviceChoice, pick_device
 from engine.errors import GenerationCancelled, OutOfMemoryError, ShotlineError
 from engine.generate import run_generation
 from engine.requests import GenerationRequest, resolve
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, Python's MemoryError, or torch's CPU allocator giving up (a RuntimeError)."""
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
 class JobState(enum.Enum):
@@ -274,19 +283,10 @@ class JobQueue:
             self._finish_cancelled(handle)
         except ShotlineError as error:
             self._fail(handle, error)
-        except torch.cuda.OutOfMemoryError as error:
-            self._backends.clear()
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            self._fail(
-                handle,
-                OutOfMemoryError(
-                    "The graphics card ran out of memory for this shot. Try fewer frames, a smaller "
-                    "size, or close other programs using the GPU, then render again.",
-                    repr(error),
-                ),
-            )
         except Exception as error:  # report, keep the worker alive
+            if is_out_of_memory(error):
+                self._out_of_memory(handle, error)
+                return
             self._fail(
                 handle,
                 ShotlineError(
@@ -295,6 +295,20 @@ class JobQueue:
                     "".join(traceback.format_exception(error)),
                 ),
             )
+
+    def _out_of_memory(self, handle: JobHandle, error: BaseException) -> None:
+        backend = self._backends.get(handle.request.model)
+        advice = backend.memory_advice() if backend is not None else "use fewer frames or a smaller size"
+        self._backends.clear()  # the next job loads the model afresh, into memory freed now
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        where = "graphics card" if self.device.device.type == "cuda" else "computer"
+        message = (
+            f"The {where} ran out of memory for this shot. To make it fit: {advice}. "
+            "Closing other programs that use the memory helps too. Your project is safe."
+        )
+        self._fail(handle, OutOfMemoryError(message, repr(error)))
 
     def _finish(self, handle: JobHandle, take: Take, from_cache: bool) -> None:
         handle.take, handle.state = take, JobState.DONE

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +36,7 @@ from engine.errors import MediaError
 __all__ = [
     "MAX_SIDE",
     "Video",
+    "iter_video",
     "read_image",
     "read_metadata",
     "read_video",
@@ -182,6 +184,52 @@ def read_video(
         container.close()
 
 
+def iter_video(path: str | os.PathLike[str], *, start: int = 0) -> Iterator[np.ndarray]:
+    """Frames `start`, `start + 1` … of a video file, still image or PNG folder, one uint8 `[H, W, 3]` at a
+    time, decoded forward: a long clip never sits in memory whole. Frames before `start` are decoded but
+    not converted. A still gives its one frame (at `start` 0). Raises `MediaError` as `read_video` does;
+    closing the iterator closes the file.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise MediaError(
+            f"“{source.name}” could not be found. It may have been moved, renamed or deleted.",
+            detail=f"no such file or folder: {source}",
+        )
+    if source.is_dir():
+        for file in _frame_files(source)[max(0, start) :]:
+            yield read_image(file)
+        return
+    container = _open_input(source)
+    try:
+        if not container.streams.video:
+            raise MediaError(
+                f"“{source.name}” has no picture: choose a video or image file.",
+                detail=f"{source}: format={container.format.name}",
+            )
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        _check_size(stream.codec_context.width, stream.codec_context.height, source)
+        size: tuple[int, int] | None = None
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                if size is None:
+                    size = (frame.width, frame.height)
+                if index >= start:
+                    yield _frame_to_rgb(frame, size)
+                index += 1
+                if _is_still_image(container):
+                    break
+        except _AV_ERRORS as exc:
+            raise MediaError(
+                f"“{source.name}” is damaged or incomplete: only {index} frames could be read.",
+                detail=f"{source}: {type(exc).__name__}: {exc}",
+            ) from exc
+    finally:
+        container.close()
+
+
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:  # [H, W, 3] uint8
     """The first frame of an image, video or PNG folder, as uint8 RGB `[H, W, 3]`."""
     return read_video(path, max_frames=1).frames[0]
@@ -205,7 +253,8 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 
 def _open_input(source: Path) -> av.container.InputContainer:
     try:
-        return av.open(str(source), mode="r")
+        # Metadata in another encoding than UTF-8 (old cameras, editors) must not make a good clip unreadable.
+        return av.open(str(source), mode="r", metadata_errors="replace")
     except PermissionError as exc:
         raise _os_error_to_media("read", source, exc) from exc
     except _AV_ERRORS as exc:
@@ -248,6 +297,12 @@ def _decode_container(
             detail=f"{source}: streams={kinds or 'none'}, format={container.format.name}",
         )
     stream = container.streams.video[0]
+    if stream.codec_context is None:  # FFmpeg found no decoder: a damaged header or an unknown codec
+        raise MediaError(
+            f"“{source.name}” is damaged or uses a video format Shotline cannot decode. "
+            "Try copying or exporting it again.",
+            detail=f"{source}: no decoder for the video stream, format={container.format.name}",
+        )
     _check_size(stream.codec_context.width, stream.codec_context.height, source)
     still = _is_still_image(container)
     limit = 1 if still else max_frames
@@ -273,6 +328,8 @@ def _decode_container(
         if index_end > file_size:
             failure = EOFError(f"the container's index runs to byte {index_end}, the file has {file_size}")
     if failure is not None:
+        if still and not frames:  # FFmpeg refuses huge images before saying how big they are
+            _check_size(*_declared_image_size(source), source)
         declared = f" of {stream.frames}" if stream.frames else ""
         raise MediaError(
             f"“{source.name}” is damaged or incomplete (perhaps a copy or download was cut short): "
@@ -295,6 +352,27 @@ def _decode_container(
     else:
         fps = _normalise_rate(stream.average_rate) or _normalise_rate(stream.guessed_rate) or fallback_fps
     return Video(frames=np.stack(frames), fps=fps)
+
+
+def _declared_image_size(source: Path) -> tuple[int, int]:
+    """(width, height) a PNG or JPEG header claims, or (0, 0): read from the first bytes, nothing decoded."""
+    try:
+        with open(source, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return 0, 0
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", head[16:24])
+        return width, height
+    if head.startswith(b"\xff\xd8"):  # JPEG: walk the markers to the frame header (SOFn)
+        at = 2
+        while at + 9 <= len(head) and head[at] == 0xFF:
+            marker, length = head[at + 1], struct.unpack(">H", head[at + 2 : at + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                height, width = struct.unpack(">HH", head[at + 5 : at + 9])
+                return width, height
+            at += 2 + length
+    return 0, 0
 
 
 def _index_end(stream: av.video.stream.VideoStream) -> int:
@@ -398,15 +476,16 @@ def write_video(
     *,
     format: str | None = None,
     quality: str = "high",
+    crf: int | None = None,
     metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write frames (`[T, H, W, 3]` uint8, or an iterable of `[H, W, 3]` uint8) and return the final path.
 
     `format` is inferred from the path when None: `.mp4` → H.264 (libx264, CRF 12/18/26 for
-    quality "high"/"standard"/"draft", preset medium, faststart; 4:2:0, or 4:4:4 when the width or
-    height is odd so the exact size is kept), `.mov` → ProRes 422 HQ (10-bit 4:2:2; ProRes 4444
-    when the width is odd, for the same reason), `.mkv` →
-    lossless FFV1 RGB (bit-exact), an existing folder or a path ending in a separator → PNG frames
+    quality "high"/"standard"/"draft", or `crf` 0–51 when given; preset medium, faststart; 4:2:0,
+    or 4:4:4 when the width or height is odd so the exact size is kept), `.mov` → ProRes 422 HQ
+    (10-bit 4:2:2; ProRes 4444 when the width is odd, for the same reason), `.mkv` → lossless FFV1
+    RGB (bit-exact), an existing folder or a path ending in a separator → PNG frames
     `frame_00000.png` …. Explicit values: "mp4", "prores", "ffv1", "png". YUV outputs are
     BT.709, limited range, and tagged as such.
 
@@ -426,6 +505,11 @@ def write_video(
         raise MediaError(
             f"Unknown quality “{quality}”. Choose one of: {', '.join(_H264_CRF)}.",
             detail=f"quality={quality!r}",
+        )
+    if crf is not None and (isinstance(crf, bool) or not isinstance(crf, Integral) or not 0 <= crf <= 51):
+        raise MediaError(
+            "The H.264 quality (CRF) must be a whole number from 0 (lossless) to 51 (smallest).",
+            detail=f"crf={crf!r}",
         )
     meta = _check_metadata(metadata)
 
@@ -452,7 +536,8 @@ def write_video(
             f"“{target.name}” is a folder. Give a file name ending in .mp4, .mov or .mkv.",
             detail=f"{target} is a directory (format {kind})",
         )
-    return _write_container(target, first, frame_iter, rate, kind, quality, meta)
+    chosen_crf = _H264_CRF[quality] if crf is None else int(crf)
+    return _write_container(target, first, frame_iter, rate, kind, chosen_crf, meta)
 
 
 def _resolve_format(raw: str, target: Path, format: str | None) -> str:
@@ -562,7 +647,7 @@ def _write_container(
     rest: Iterator[np.ndarray],  # each [H, W, 3] uint8
     rate: Fraction,
     kind: str,
-    quality: str,
+    crf: int,
     metadata: dict[str, str],
 ) -> Path:
     height, width = first.shape[:2]
@@ -585,7 +670,7 @@ def _write_container(
         # 4:2:0 needs even sizes; for odd sizes use 4:4:4 (High 4:4:4 profile) rather than crop or pad,
         # so the clip keeps its exact size. Fewer hardware players handle 4:4:4.
         pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-        options = {"crf": str(_H264_CRF[quality]), "preset": "medium"}
+        options = {"crf": str(crf), "preset": "medium"}
     elif kind == "prores" and width % 2 == 0:
         codec, pix_fmt, options = "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}  # 422 HQ
     elif kind == "prores":
@@ -730,6 +815,11 @@ def _os_error_to_media(action: str, path: Path, exc: BaseException) -> MediaErro
     name = path.name or str(path)
     if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", -1):
         message = f"There is not enough free disk space to save “{name}”. Free some space and try again."
+    elif code == errno.EFBIG:
+        message = (
+            f"“{name}” is too large for the disk it is being saved to (FAT32 drives, such as many USB "
+            "sticks, hold at most 4 GB per file). Save it to another drive."
+        )
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         where = path.parent if action == "write" else path
         message = (

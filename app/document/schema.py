@@ -42,6 +42,10 @@ MAX_STEPS = 200
 MAX_GUIDANCE = 30.0
 MAX_SEED = 2**63  # exclusive
 MAX_SIZE = 8192
+# The last frame a timeline may reach: 2**30 frames is over a year at 24 fps, and leaves room below the 32-bit
+# limits of the widgets that show frame numbers (a damaged file must not crash the window).
+MAX_FRAME = 2**30
+MAX_AUTOSAVE_SECONDS = 24 * 3600
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -178,12 +182,12 @@ class Take:
         _check_id(self.id, "take")
         _check_str(self.cache_key, "take's cache key")
         _check_relative_media(self.media_path, "take's media path")
-        _check_int(self.frames, "number of frames in a take", 1)
+        _check_int(self.frames, "number of frames in a take", 1, MAX_FRAME)
         if not isinstance(self.recipe, Recipe):
             object.__setattr__(self, "recipe", Recipe(self.recipe))
         _check_str(self.created, "take's creation time")
         _check_bool(self.latents_available, "'latents available' flag")
-        _check_int(self.in_point, "take's in-point")
+        _check_int(self.in_point, "take's in-point", -MAX_FRAME, MAX_FRAME)
         pairs = tuple(tuple(pair) for pair in self.made_from)
         for pair in pairs:
             if len(pair) != 2:
@@ -242,7 +246,7 @@ class Shot:
     def __post_init__(self) -> None:
         _as_tuple(self, "takes")
         _check_id(self.id, "shot")
-        _check_int(self.start, "start of a shot", 0)
+        _check_int(self.start, "start of a shot", 0, MAX_FRAME - MAX_SHOT_FRAMES)
         _check_int(self.duration, "length of a shot (in frames)", MIN_SHOT_FRAMES, MAX_SHOT_FRAMES)
         _check_str(self.prompt, "prompt")
         _check_str(self.negative_prompt, "negative prompt")
@@ -326,14 +330,14 @@ class ImportedClip:
 
     def __post_init__(self) -> None:
         _check_id(self.id, "clip")
-        _check_int(self.start, "start of a clip", 0)
-        _check_int(self.duration, "length of a clip (in frames)", 1)
+        _check_int(self.start, "start of a clip", 0, MAX_FRAME // 2)
+        _check_int(self.duration, "length of a clip (in frames)", 1, MAX_FRAME // 2)
         _check_str(self.media_path, "clip's file")
         if not self.media_path:
             _fail("An imported clip needs a file.")
-        _check_int(self.in_point, "clip's in-point", 0)
+        _check_int(self.in_point, "clip's in-point", 0, MAX_FRAME)
         if self.media_frames is not None:
-            _check_int(self.media_frames, "length of the clip's media", 1)
+            _check_int(self.media_frames, "length of the clip's media", 1, MAX_FRAME)
             if self.in_point + self.duration > self.media_frames:
                 _fail(
                     f"The clip {self.id} would show frames {self.in_point} to "
@@ -461,7 +465,7 @@ class Settings:
             if not 0.0 <= self.default_guidance <= MAX_GUIDANCE:
                 _fail(f"Guidance must be between 0 and {MAX_GUIDANCE:g} (got {self.default_guidance}).")
             object.__setattr__(self, "default_guidance", float(self.default_guidance))
-        _check_int(self.autosave_seconds, "autosave interval (seconds)", 0)
+        _check_int(self.autosave_seconds, "autosave interval (seconds)", 0, MAX_AUTOSAVE_SECONDS)
         _check_bool(self.snapping, "snapping")
 
 

@@ -195,6 +195,7 @@ def dumps(project: Project) -> str:
 
 # --- reading ----------------------------------------------------------------------------------------------
 _MISSING: Any = object()
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON's only way to spell a lone surrogate
 _TYPE_NAMES = {
     int: "a whole number",
     float: "a number",
@@ -230,7 +231,11 @@ class _Reader:
             return None
         ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            ok, value = True, float(value)
+            try:
+                ok, value = True, float(value)
+            except OverflowError as error:
+                problem = f"{self.where}: '{key}' is far too large ({len(str(value))} digits)"
+                raise self.decoder.damaged(problem) from error
         if not ok:
             wanted = _TYPE_NAMES[kind] + (" or null" if nullable else "")
             raise self.decoder.damaged(
@@ -243,6 +248,33 @@ class _Reader:
             return cls(**fields)
         except ValueError as error:
             raise self.decoder.damaged(f"{self.where} is not valid: {error}") from error
+
+
+def _shorten_words(text: str, longest: int = 60) -> str:
+    """`text` with every run of more than `longest` non-blank characters cut short (a damaged file can hold
+    a 10,000-character id; the message names it, the detail keeps it whole)."""
+    return re.sub(rf"\S{{{longest + 1},}}", lambda m: m[0][: longest - 1] + "…", text)
+
+
+def _first_unencodable(data: Any, where: str = "") -> str | None:
+    """Where the first text that cannot be written as UTF-8 (a lone surrogate from a `\\udXXX` escape) is."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "the top level"
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{where}.{key.encode('utf-8', 'backslashreplace').decode()}".lstrip(".")
+            found = _first_unencodable(key, here) or _first_unencodable(value, here)
+            if found:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _first_unencodable(value, f"{where}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _describe_value(value: Any) -> str:
@@ -275,7 +307,7 @@ class _Decoder:
 
     def damaged(self, problem: str) -> DocumentError:
         what = f"The project file {self.name}" if self.name else "The project file"
-        return DocumentError(f"{what} is damaged and cannot be opened: {problem}.", problem)
+        return DocumentError(f"{what} is damaged and cannot be opened: {_shorten_words(problem)}.", problem)
 
     def project(self, data: Any) -> Project:
         if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("Project."):
@@ -428,7 +460,7 @@ def loads(text: str | bytes, *, name: str = "") -> Project:
         if not text.strip():
             raise DocumentError(f"{what} is empty: it may have been cut short by a crash or a full disk.")
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")  # a byte-order mark (Notepad adds one) is not part of the text
         except UnicodeDecodeError as error:
             raise DocumentError(f"{what} is not a Shotline project (it is not text).", repr(error)) from error
     if not text.strip():
@@ -441,6 +473,13 @@ def loads(text: str | bytes, *, name: str = "") -> Project:
             f"{what} is damaged or incomplete and cannot be opened (it is not valid JSON).{hint}",
             repr(error),
         ) from error
+    if _LONE_SURROGATE_ESCAPE.search(text):
+        try:
+            where = _first_unencodable(data)
+        except RecursionError:
+            where = "a deeply nested value"
+        if where is not None:  # it would open, but could never be saved again
+            raise _Decoder(name).damaged(f"the text at {where} holds a character that is not valid Unicode")
     return from_dict(data, name=name)
 
 
@@ -480,16 +519,26 @@ def save(project: Project, path: str | os.PathLike[str]) -> Path:
     Returns the path written (symlinks are followed, so a linked project is updated where it lives).
     """
     target = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
-    data = dumps(project).encode("utf-8")
-    _write_atomically(target, data, keep_backup=True)
+    _write_atomically(target, _encode(project, target), keep_backup=True)
     return target
 
 
 def write_recovery(project: Project, path: str | os.PathLike[str]) -> Path:
     """Autosave: write the project to `NAME.shotline.recovery` beside `path`, atomically, and return it."""
     target = recovery_path(path)
-    _write_atomically(target, dumps(project).encode("utf-8"), keep_backup=False)
+    _write_atomically(target, _encode(project, target), keep_backup=False)
     return target
+
+
+def _encode(project: Project, target: Path) -> bytes:
+    try:
+        return dumps(project).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise DocumentError(
+            f"Could not save {target.name}: some text in the project holds a character that is not valid "
+            "Unicode. Retype the prompt or name you last pasted; the file on disk was not changed.",
+            repr(error),
+        ) from error
 
 
 def find_recovery(path: str | os.PathLike[str]) -> Path | None:

@@ -83,6 +83,7 @@ class ModelCapabilities:
     default_sampler: str
     context_frames: int  # frames borrowed from a neighbouring clip when extending or bridging
     latent_channels: int
+    control_context: bool = False  # known frames reach the model as a context video (VACE), not latents
 
 
 class Backend(abc.ABC):
@@ -120,8 +121,13 @@ class Backend(abc.ABC):
         return []
 
     @abc.abstractmethod
-    def denoise(self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """Velocity `[B, C, T, h, w]` for latents `x` at per-latent-frame noise levels `sigmas [B, T]`."""
+    def denoise(
+        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Velocity `[B, C, T, h, w]` for latents `x` at per-latent-frame noise levels `sigmas [B, T]`.
+
+        `control` is the context from `control_context` for models with `capabilities.control_context`.
+        """
 
     @abc.abstractmethod
     def encode_frames(self, frames: np.ndarray, starts_clip: bool) -> torch.Tensor:
@@ -137,6 +143,24 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def preview_frames(self, denoised: torch.Tensor) -> np.ndarray:
         """Cheap uint8 RGB preview `[T, h', w', 3]`, one image per latent frame, of an x0 estimate."""
+
+    def control_context(self, frames: np.ndarray, known: np.ndarray) -> torch.Tensor:
+        """Context `[1, C', T, h, w]` for a window of uint8 frames `[F, H, W, 3]`, `known [F]` marking the
+        given ones (the others are placeholders). Only for models with `capabilities.control_context`."""
+        raise NotImplementedError(f"{self.name} takes known frames as latents, not as a context video")
+
+    def schedule(self, steps: int, shift: float) -> torch.Tensor:
+        """Sigmas for `steps` sampling steps (`steps + 1` values down to 0)."""
+        from engine.sampling.schedules import flow_sigmas
+
+        return flow_sigmas(steps, shift=shift)
+
+    def start(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Called once before each generation (resets per-clip state such as step caches)."""
+
+    def memory_advice(self) -> str:
+        """What to change after the device ran out of memory with this model."""
+        return "use fewer frames or a smaller size, or close other programs using the GPU"
 
     def batch_guidance(self, tokens: int) -> bool:
         """Whether cond and uncond fit in one batched denoiser call for this many tokens."""

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import WanTransformer3DModel
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from engine.backends.base import Backend, ModelCapabilities, TemporalLayout
+from engine.backends.precision import cast_keeping_fp32_modules
 from engine.backends.sketch.autoencoder import SketchAutoencoder
 from engine.backends.sketch.config import SketchConfig
 from engine.backends.sketch.text_encoder import SketchTextEncoder, tokenize
@@ -20,6 +19,7 @@ from engine.device import DeviceChoice, pick_device
 from engine.errors import WeightsError
 from engine.preview import LinearPreview, fit_linear_preview
 from engine.sketch.vocabulary import normalize_prompt
+from engine.weights import check_shapes, inspect_safetensors, load_safetensors
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[3] / "resources" / "sketch"
 CONFIG_NAME = "config.json"
@@ -59,37 +59,27 @@ def build_modules(config: SketchConfig) -> SketchModules:
         return SketchModules(config)
 
 
-def _load_weights(modules: SketchModules, path: Path) -> None:
+def _expected_shapes(config: SketchConfig, config_path: Path) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes `config` describes, found without allocating them (the modules are built on the
+    meta device); settings the model cannot be built from are a `WeightsError` naming the file."""
     try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as error:
+        with torch.device("meta"):
+            modules = SketchModules(config)
+        z = config.autoencoder.latent_channels
+        if len(config.latent_mean) not in (0, z) or len(config.latent_std) not in (0, z):
+            raise ValueError(f"latent_mean and latent_std need {z} values each")
+    except (RuntimeError, ValueError, TypeError, ZeroDivisionError, OverflowError, AttributeError) as error:
         raise WeightsError(
-            f"The sketch model's weights file {path.name} is damaged or is not a safetensors file. "
-            "Reinstall Shotline or retrain the sketch model.",
-            f"{path}: {error}",
-        ) from error
-    expected = modules.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        shapes = [f"{k}: file {list(state[k].shape)} vs model {list(expected[k].shape)}" for k in wrong[:5]]
-        raise WeightsError(
-            f"The weights in {path.name} do not match the sketch model's settings (config.json).",
-            f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shapes {shapes}",
-        )
-    modules.load_state_dict(state, strict=True)
+            f"The sketch model's settings file {config_path.name} holds values the model cannot be built "
+            "from: it is damaged or from another version.",
+            detail=f"{config_path}: {error!r}",
+        ) from None
+    return {name: tuple(t.shape) for name, t in modules.state_dict().items()}
 
 
-def _cast_denoiser(denoiser: WanTransformer3DModel, dtype: torch.dtype) -> None:
-    """Cast to `dtype`, keeping the modules diffusers keeps in float32 (norms, time embedding, RoPE)."""
-    if dtype == torch.float32:
-        return
-    nn.Module.to(denoiser, dtype)
-    keep = tuple(denoiser._keep_in_fp32_modules or ())
-    for name, module in denoiser.named_modules():
-        if any(part in keep for part in name.split(".")):
-            nn.Module.to(module, torch.float32)
+def _check_weights(expected: dict[str, tuple[int, ...]], path: Path) -> None:
+    """Refuse a weights file that does not fit the settings, before any memory is spent on the model."""
+    check_shapes(path, expected, inspect_safetensors(path), "the sketch model's settings (config.json)")
 
 
 def _file_digest(path: Path) -> str:
@@ -110,7 +100,7 @@ class SketchBackend(Backend):
         self.device = choice.device
         self.dtype = choice.dtype
         self.modules = modules.to(choice.device).eval().requires_grad_(False)
-        _cast_denoiser(self.modules.denoiser, choice.dtype)
+        cast_keeping_fp32_modules(self.modules.denoiser, choice.dtype)
         self._identity = identity
         z = config.autoencoder.latent_channels
         self.latent_mean = torch.tensor(config.latent_mean or [0.0] * z, device=self.device).view(
@@ -144,9 +134,12 @@ class SketchBackend(Backend):
         folder = Path(folder) if folder is not None else DEFAULT_FOLDER
         config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         config = SketchConfig.from_json(config_path) if config_path.exists() else SketchConfig()
+        expected = _expected_shapes(config, config_path)
+        if weights_path.exists():
+            _check_weights(expected, weights_path)
         modules = build_modules(config)
         if weights_path.exists():
-            _load_weights(modules, weights_path)
+            modules.load_state_dict(load_safetensors(weights_path), strict=True)
             identity = f"sketch-{_file_digest(weights_path)}"
             fitted = True
         else:
@@ -189,7 +182,9 @@ class SketchBackend(Backend):
         return list(normalize_prompt(prompt).unknown)
 
     # --- denoiser -----------------------------------------------------------------------------------
-    def denoise(self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def denoise(
+        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: torch.Tensor | None = None
+    ) -> torch.Tensor:
         *_, h, w = x.shape  # [B, C, T, h, w]
         _, ph, pw = self.config.denoiser.patch_size
         tokens_per_frame = (h // ph) * (w // pw)

@@ -76,7 +76,7 @@ class SketchConfig:
                 denoiser=_tupled(DenoiserConfig, data.pop("denoiser")),
                 **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()},
             )
-        except (OSError, ValueError, TypeError, KeyError) as error:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:  # e.g. a section is null
             raise WeightsError(
                 f"The sketch model's settings file {Path(path).name} is damaged or from another version.",
                 f"{path}: {error!r}",
