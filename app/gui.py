@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.document import find_gaps
 
+ICON = Path(__file__).resolve().parents[1] / "resources" / "icons" / "shotline.png"
 SCREENSHOT_SIZE = (1600, 900)
 SCREENSHOT_TIMEOUT_S = float(os.environ.get("SHOTLINE_SCREENSHOT_TIMEOUT", "420"))
 
@@ -28,7 +29,7 @@ def run_gui(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
@@ -36,6 +37,8 @@ def run_gui(
     app.setApplicationName("Shotline")
     app.setOrganizationName("Shotline")
     app.setApplicationDisplayName("Shotline")
+    app.setDesktopFileName("shotline")  # packaging/shotline.desktop
+    app.setWindowIcon(QIcon(str(ICON)))
 
     import qasync
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 _SCRATCH: Path | None = None
@@ -39,3 +41,34 @@ def resolve_clip(project_path: Path | None, media_path: str) -> Path:
     if path.is_absolute() or project_path is None:
         return path.resolve()
     return Path(project_path).parent / path
+
+
+def link_takes(source: Path, target: Path, keys: Iterable[str]) -> list[str]:
+    """Give `target` the take folders `keys` of `source` (hard links, else copies); returns those now there.
+
+    Takes are immutable once written, so a hard link is as good as a copy. Runs on a worker thread.
+    """
+    done: list[str] = []
+    source, target = Path(source), Path(target)
+    for key in keys:
+        origin, destination = source / key, target / key
+        if destination.is_dir():
+            done.append(key)
+            continue
+        if not origin.is_dir() or source.resolve() == target.resolve():
+            continue
+        staging = target / f".{key}.linking"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            for file in origin.iterdir():
+                try:
+                    os.link(file, staging / file.name)
+                except OSError:
+                    shutil.copy2(file, staging / file.name)
+            os.replace(staging, destination)
+            done.append(key)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return done

@@ -72,3 +72,47 @@ def answers(monkeypatch):
 
     monkeypatch.setattr(main_window, "ask", ask)
     return queue, asked
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def rendered_example(tmp_path_factory):
+    """A copy of the example project whose shots `main.py render` rendered (one sampling step each, to
+    save time) and saved, exported to MP4: (project path, MP4 path, the finished process)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.document import edits, serialize
+    from app.example import EXAMPLE_PATH
+
+    folder = tmp_path_factory.mktemp("example")
+    project = serialize.load(EXAMPLE_PATH)
+    for shot in list(project.shots()):
+        project = edits.set_shot(project, shot.id, steps=1)
+    path = serialize.save(project, folder / "storyboard.shotline")
+    out = folder / "edit.mp4"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "OMP_NUM_THREADS": "2"}
+    result = subprocess.run(
+        [sys.executable, str(root / "main.py"), "render", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    return path, out, result

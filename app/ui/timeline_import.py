@@ -24,7 +24,8 @@ from app.document.errors import EditError
 from app.document.events import Document
 from app.document.schema import Project, Track
 from app.document.time import seconds_to_frames
-from engine.errors import MediaError, ShotlineError
+from app.media_probe import probe_media  # the import worker calls it through this module
+from engine.errors import ShotlineError
 
 STILL_SECONDS = 3  # how long a dropped still image lasts
 
@@ -36,34 +37,6 @@ class Probe:
     path: Path
     frames: int | None = None  # None: a still image
     error: ShotlineError | None = None
-
-
-def probe_media(path: Path) -> int | None:
-    """How many frames a video file has, or None for a still image. Raises `MediaError` (in words a
-    filmmaker understands) when it is not a picture Shotline can read. Slow: call it on a worker thread."""
-    import av
-
-    from engine import media
-
-    if path.is_dir():
-        raise MediaError(
-            f"“{path.name}” is a folder: drop video or image files onto the timeline.", detail=str(path)
-        )
-    media.read_video(path, max_frames=1)  # refuses damaged, empty or sound-only files with a clear message
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.FFmpegError, OSError) as error:
-        raise MediaError(f"“{path.name}” could not be opened.", detail=f"{path}: {error}") from error
-    try:
-        names = container.format.name.split(",")
-        if any(name == "image2" or name.endswith("_pipe") for name in names):
-            return None
-        stream = container.streams.video[0]
-        if stream.frames and stream.frames > 0:
-            return int(stream.frames)
-        return max(1, sum(1 for packet in container.demux(stream) if packet.size > 0))  # no decoding
-    finally:
-        container.close()
 
 
 def free_start(track: Track, frame: int, duration: int) -> int:
