@@ -1,4 +1,5 @@
-"""The headless command line: generate, extend and bridge shots with the same engine the app uses.
+"""The headless command line: generate, extend and bridge shots, and export (render) a project, with the
+same engine the app uses.
 
 Exit status: 0 done, 2 bad input or a failure explained in one line on stderr, 130 cancelled (Ctrl-C).
 """
@@ -10,17 +11,27 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import torch
+
+from app.cli_models import add_models_parser, run_models
 from engine.backends.base import Backend
 from engine.cache import find_take
-from engine.device import configure_threads, pick_device
-from engine.errors import GenerationCancelled, InvalidRequestError, MediaError, ShotlineError
+from engine.device import DeviceChoice, configure_threads, pick_device
+from engine.errors import GenerationCancelled, InvalidRequestError, ShotlineError
 from engine.framing import fit_cover
-from engine.jobs import JobEvent, JobProgress, JobQueue
+from engine.jobs import JobEvent, JobProgress, JobQueue, is_out_of_memory
 from engine.media import Video, read_image, read_video, to_fraction, write_video
 from engine.requests import SAMPLERS, GenerationRequest, KnownFrames, resolve
+
+if TYPE_CHECKING:
+    from app.document.schema import Shot
+    from app.export import ExportProgress
 
 VERSION = "0.1.0"
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -74,6 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     common(bri, sized=False)
     bri.add_argument("--left", required=True, type=Path)
     bri.add_argument("--right", required=True, type=Path)
+
+    ren = sub.add_parser(
+        "render",
+        help="export a project's edit: shots without a take are rendered (and saved) first",
+        description="Export the edit as the timeline shows it: .mp4 (H.264), .mov (ProRes 422 HQ), a folder/ "
+        "(PNG frames) or .otio (OpenTimelineIO), with provenance metadata and a .provenance.json sidecar.",
+    )
+    ren.add_argument("project", type=Path, help="the .shotline project")
+    ren.add_argument("--out", required=True, help="output: .mp4, .mov, .otio or a folder/ for PNG frames")
+    ren.add_argument("--format", choices=("mp4", "prores", "png", "otio"), help="default: from --out")
+    ren.add_argument("--crf", type=int, help="H.264 quality, 0 (best) to 51 (smallest); default 18")
+    ren.add_argument(
+        "--sign-c2pa",
+        action="store_true",
+        help="embed a C2PA manifest signed with a local key (.mp4 / .mov; needs the shotline[c2pa] extra)",
+    )
+    ren.add_argument(
+        "--device", help="cpu or cuda, for shots that need rendering (default: cuda when present)"
+    )
+    ren.add_argument("--quiet", action="store_true", help="no progress bars")
+    ren.add_argument("--verbose", action="store_true", help="print technical detail on errors")
+    add_models_parser(sub, _Parser)
     return parser
 
 
@@ -220,11 +253,131 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+class FrameBar:
+    """The export's frames on the terminal: a tqdm bar with the time left."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, progress: ExportProgress) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=progress.total, unit="frame", file=sys.stderr, dynamic_ncols=True, leave=False
+            )
+        self.bar.n = progress.done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def report_error(error: ShotlineError, verbose: bool) -> int:
+    """One line on stderr (and the technical detail with --verbose); exit status 2."""
+    print(f"shotline: {error.message}", file=sys.stderr)
+    if verbose and error.detail:
+        print(error.detail, file=sys.stderr)
+    return 2
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """`render PROJECT --out PATH`: render shots without a take (saving them in the project), then export."""
+    from app.document import edits, serialize
+    from app.export import ExportCancelled, export_project, export_settings
+    from app.export.c2pa_signing import INSTALL_HINT, is_available
+    from app.export.missing_takes import render_missing_takes, shots_to_render
+    from app.media_paths import media_folder
+
+    started = time.perf_counter()
+    show = not args.quiet and sys.stderr.isatty()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    steps, frames = ProgressBar(enabled=show), FrameBar(enabled=show)
+    queue: JobQueue | None = None
+    try:
+        settings = export_settings(args.out, args.format, crf=args.crf, sign_c2pa=args.sign_c2pa)
+        if settings.sign_c2pa and not is_available():
+            raise InvalidRequestError(INSTALL_HINT)
+        project_path = args.project.absolute()
+        project = serialize.load(project_path)
+        if project.duration == 0:
+            raise InvalidRequestError(f"{project_path.name} has an empty timeline: nothing to export.")
+        missing = shots_to_render(project)
+        if missing:
+            configure_threads(leave_for_ui=False)
+            queue = JobQueue(media_folder(project_path), device=pick_device(args.device))
+            queue.add_listener(steps)
+
+            def announce(number: int, count: int, shot: Shot) -> None:
+                steps.close()
+                what = edits.describe(shot)
+                line = f"shotline: rendering shot {number} of {count}, {what} (Ctrl-C cancels) …"
+                print(line, file=sys.stderr, flush=True)
+
+            project = render_missing_takes(
+                project, project_path, queue, on_shot=announce, should_stop=stop.is_set
+            )
+            steps.close()
+            serialize.save(project, project_path)
+            print(f"shotline: saved {len(missing)} new take(s) in {project_path.name}", file=sys.stderr)
+        print(
+            f"shotline: exporting {project.duration} frames at {project.width}×{project.height} "
+            f"(Ctrl-C cancels) …",
+            file=sys.stderr,
+            flush=True,
+        )
+        result = export_project(project, project_path, settings, progress=frames, should_stop=stop.is_set)
+        frames.close()
+        print(
+            f"shotline: wrote {result.frames} frames ({settings.format}) in "
+            f"{time.perf_counter() - started:.1f} s; provenance in {result.sidecar.name}",
+            file=sys.stderr,
+        )
+        print(result.path)
+        return 0
+    except (GenerationCancelled, ExportCancelled):
+        print("shotline: cancelled; no file written.", file=sys.stderr)
+        return 130
+    except ShotlineError as error:
+        return report_error(error, args.verbose)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        steps.close()
+        frames.close()
+        if queue is not None:
+            queue.close()
+
+
+def choose_device(name: str | None) -> DeviceChoice:
+    """The device `--device` names, or a clear error when it is unknown or not in this machine."""
+    try:
+        choice = pick_device(name)
+    except RuntimeError as error:
+        raise InvalidRequestError(f"Unknown device '{name}': use cpu or cuda.", repr(error)) from error
+    if choice.device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidRequestError(
+            "No NVIDIA GPU is available to this PyTorch (none found, or it was installed without CUDA): "
+            "use --device cpu."
+        )
+    return choice
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "render":
+        return run_render(args)
+    if args.command == "models":
+        return run_models(args)
     started = time.perf_counter()
-    device = pick_device(args.device)
+    device = choose_device(args.device)
     configure_threads(leave_for_ui=False)
     queue = JobQueue(args.cache or default_cache_dir(), device=device)
     progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
@@ -274,10 +427,7 @@ def run(args: argparse.Namespace) -> int:
         print("shotline: cancelled; no file written.", file=sys.stderr)
         return 130
     except ShotlineError as error:
-        print(f"shotline: {error.message}", file=sys.stderr)
-        if args.verbose and error.detail:
-            print(error.detail, file=sys.stderr)
-        return 2
+        return report_error(error, args.verbose)
     finally:
         progress.close()
         queue.close()
@@ -310,9 +460,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return run(args)
-    except MediaError as error:
-        print(f"shotline: {error.message}", file=sys.stderr)
-        return 2
+    except ShotlineError as error:
+        return report_error(error, args.verbose)
     except KeyboardInterrupt:
         print("shotline: cancelled; no file written.", file=sys.stderr)
         return 130
+    except Exception as error:  # unforeseen: still one line (and the traceback with --verbose), never a crash
+        if is_out_of_memory(error):
+            message = (
+                "Shotline ran out of memory: try fewer frames or a smaller size, or close other programs."
+            )
+        else:
+            message = f"Shotline stopped because of an internal error ({type(error).__name__})."
+        print(f"shotline: {message} Run again with --verbose for the details.", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return 2

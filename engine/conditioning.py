@@ -67,7 +67,10 @@ def _window_bounds(request: GenerationRequest, backend: Backend) -> tuple[int, i
     for known in request.known:
         count = _pixel_count(known, backend)
         start, end = min(start, known.position), max(end, known.position + count)
-    start = (start // f) * f  # group-align the context before the shot
+    if layout.first_frame_alone and start < 0:  # the shot's frame 0 opens a latent frame: 4k + 1 before
+        start = -(((-start - 1 + f - 1) // f) * f + 1)
+    else:
+        start = (start // f) * f  # group-align the context before the shot
     length = end - start
     while not layout.is_valid(length):
         length += 1
@@ -103,7 +106,8 @@ def plan_conditioning(backend: Backend, request: GenerationRequest) -> Condition
     shape = backend.latent_shape(request.width, request.height, window_frames)  # (C, T, h, w)
     known_latents = torch.zeros(1, *shape)
     mask = torch.zeros(shape[1], dtype=torch.bool)
-    for known in request.known:
+    context_only = backend.capabilities.control_context  # known frames go to the model as a context video
+    for known in () if context_only else request.known:
         rel = known.position - window_start  # first known pixel, inside the window
         if _usable_latents(known, backend, shape, rel):
             first = layout.latent_index(rel)
@@ -133,6 +137,24 @@ def plan_conditioning(backend: Backend, request: GenerationRequest) -> Condition
         known_mask=mask,
         native=backend.capabilities.native_conditioning,
     )
+
+
+def window_pixels(plan: ConditioningPlan, request: GenerationRequest) -> tuple[np.ndarray, np.ndarray]:
+    """The window as pixels for context-video models: uint8 frames `[F, H, W, 3]` (mid-grey where nothing
+    is known) and `known [F]` bool."""
+    frames = np.full((plan.window_frames, request.height, request.width, 3), 128, dtype=np.uint8)
+    known = np.zeros(plan.window_frames, dtype=bool)
+    for item in request.known:
+        if item.frames is None:
+            raise InvalidRequestError(
+                f"{item.source or 'A conditioning take'} has no frames to show the model: re-render it "
+                "or pick its video file.",
+            )
+        rel = item.position - plan.window_start
+        lo, hi = max(rel, 0), min(rel + item.count, plan.window_frames)
+        frames[lo:hi] = item.frames[lo - rel : hi - rel]
+        known[lo:hi] = True
+    return frames, known
 
 
 def initial_latents(plan: ConditioningPlan, noise: torch.Tensor) -> torch.Tensor:

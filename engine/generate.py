@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,10 +11,10 @@ import numpy as np
 import torch
 
 from engine.backends.base import Backend
-from engine.conditioning import conditioned_model_fn, initial_latents, plan_conditioning
+from engine.conditioning import conditioned_model_fn, initial_latents, plan_conditioning, window_pixels
 from engine.errors import GenerationCancelled
 from engine.requests import GenerationRequest, resolve
-from engine.sampling import flow_sigmas, get_sampler
+from engine.sampling import get_sampler
 from engine.sampling.guidance import guided_denoiser
 
 StepCallback = Callable[[int, int], None]  # (steps done, total)
@@ -55,11 +56,16 @@ def run_generation(
     shape = (1, *backend.latent_shape(request.width, request.height, plan.window_frames))  # [1, C, T, h, w]
     noise = make_noise(request.seed, shape).to(backend.device)
     tokens = int(np.prod(shape[2:]))
+    denoise = backend.denoise
+    if backend.capabilities.control_context:  # VACE: the known frames as a context video with a mask
+        control = backend.control_context(*window_pixels(plan, request))  # [1, C', T, h, w]
+        denoise = functools.partial(backend.denoise, control=control)
     denoiser = guided_denoiser(
-        backend.denoise, texts[:1], texts[1:], request.guidance, backend.batch_guidance(tokens)
+        denoise, texts[:1], texts[1:], request.guidance, backend.batch_guidance(tokens)
     )
     model_fn = conditioned_model_fn(denoiser, plan, noise)
-    sigmas = flow_sigmas(request.steps, shift=request.shift).to(backend.device)
+    sigmas = backend.schedule(request.steps, request.shift).to(backend.device)
+    backend.start()
 
     first_out = layout.latent_index(plan.output_start)
     last_out = layout.latent_index(plan.output_start + request.frames - 1)

@@ -378,6 +378,17 @@ class Inspector(QWidget):
             names = ", ".join(edits.describe(self.document.project.item(n)) for n in stale)
             self.stale_label.setText(f"Out of date: {names} now shows another take.")
 
+    def refresh_models(self) -> None:
+        """Re-read the model list (after the Models dialog changed it), keeping the shot's choice."""
+        current = self.model.currentText()
+        self.model.blockSignals(True)
+        self.model.clear()
+        self.model.addItems(available_models())
+        if current and self.model.findText(current) < 0:
+            self.model.addItem(current)
+        self.model.setCurrentText(current)
+        self.model.blockSignals(False)
+
     def _refresh_takes(self, shot: Shot) -> None:
         selected = self._selected_take_id()
         self.takes.clear()

@@ -10,8 +10,9 @@
 ```
 One document at a time. Opening or creating a project builds fresh views over the new `Document`; the
 engine bridge (and its loaded models) and the frame cache live as long as the window. Questions to the
-filmmaker go through `ask` and file dialogs through `choose_open_path` / `choose_save_path`, module
-functions tests replace.
+filmmaker go through `ask` and file dialogs through `choose_open_path` / `choose_save_path` /
+`choose_otio_path`, module functions tests replace. File → Export… opens `ExportDialog`; File → Import
+OpenTimelineIO… runs an `OtioImporter` and lists what the file held that Shotline cannot keep.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from engine.errors import ShotlineError
 APP_NAME = "Shotline"
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "storyboard.shotline"
 FILE_FILTER = "Shotline projects (*.shotline)"
+OTIO_FILTER = "OpenTimelineIO (*.otio)"
 
 
 # --- questions (tests replace these) ------------------------------------------------------------------------
@@ -81,6 +83,11 @@ def choose_save_path(parent: QWidget | None, suggested: str) -> Path | None:
         return None
     path = Path(path)
     return path if path.suffix == serialize.SUFFIX else path.with_name(path.name + serialize.SUFFIX)
+
+
+def choose_otio_path(parent: QWidget | None) -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Import OpenTimelineIO", "", OTIO_FILTER)
+    return Path(path) if path else None
 
 
 def new_project() -> Project:
@@ -130,6 +137,8 @@ class MainWindow(QMainWindow):
         self.viewer: Any = None
         self.inspector: Inspector | None = None
         self.queue_panel: RenderQueuePanel | None = None
+        self.export_dialog: Any = None
+        self.otio_importer: Any = None
 
         self.history = QUndoView(self.undo_stack)
         self.history.setEmptyLabel("Opened project")
@@ -213,6 +222,10 @@ class MainWindow(QMainWindow):
             self.inspector.deleteLater()
         if self.queue_panel is not None:
             self.queue_panel.deleteLater()
+        if self.export_dialog is not None:  # it exports the document being closed
+            self.export_dialog.close()
+            self.export_dialog.deleteLater()
+            self.export_dialog = None
         if self.document is not None:
             for shot in self.document.project.shots():
                 self.frames.set_preview(shot.id, None)
@@ -415,6 +428,60 @@ class MainWindow(QMainWindow):
         self.inspector.prompt.setFocus()
         return shot_id
 
+    def manage_models(self) -> Any:
+        """Shot → Models…: register local Wan folders; the inspector's model list follows."""
+        from app.ui.model_manager import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self)
+        dialog.modelsChanged.connect(lambda: self.inspector is not None and self.inspector.refresh_models())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def export(self) -> Any:
+        """File → Export…: the export dialog for this document (shots without a take render first)."""
+        from app.ui.export_dialog import ExportDialog
+
+        if self.export_dialog is None:
+            self.export_dialog = ExportDialog(self.document, self.service, self)
+            self.export_dialog.exported.connect(
+                lambda result: self.statusBar().showMessage(f"Exported {result.path.name}", 10_000)
+            )
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
+
+    def import_otio(self, path: str | Path | None = None) -> None:
+        """File → Import OpenTimelineIO…: lay out an edit's clips (shots when they carry recipes)."""
+        from app.ui.otio_import import OtioImporter
+
+        if path is None:
+            path = choose_otio_path(self)
+            if path is None:
+                return
+        importer = OtioImporter(self.document, self.undo_stack, self)
+        importer.imported.connect(self._on_otio_imported)
+        importer.messageRaised.connect(
+            lambda message, detail: show_error(self, "Cannot import OpenTimelineIO", message, detail)
+        )
+        self.otio_importer = importer
+        self.statusBar().showMessage(f"Importing {Path(path).name}…")
+        importer.import_file(path)
+
+    def _on_otio_imported(self, count: int, problems: tuple[str, ...]) -> None:
+        self.statusBar().showMessage(f"Imported {count} clip{'s' if count != 1 else ''}.", 10_000)
+        self.fit_timeline()
+        if problems:
+            shown = "\n".join(f"• {problem}" for problem in problems[:12])
+            more = f"\n…and {len(problems) - 12} more (see the details)." if len(problems) > 12 else ""
+            show_error(
+                self,
+                "Imported with changes",
+                f"{count} clip{'s' if count != 1 else ''} placed. Not everything in the file could be kept:"
+                f"\n{shown}{more}",
+                "\n".join(problems),
+            )
+
     def _intent(self, action: Callable[[], Any]) -> Any:
         return try_intent(action, lambda error: show_error(self, "That did not work", error))
 
@@ -560,6 +627,11 @@ class MainWindow(QMainWindow):
         self._action(file, "save", "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file, "save_as", "Save &As…", self.save_as, "Ctrl+Shift+S")
         file.addSeparator()
+        self._action(file, "import_otio", "&Import OpenTimelineIO…", self.import_otio, tip="Lay out an "
+                     "edit from your NLE: its clips (and Shotline shots with their takes)")  # fmt: skip
+        self._action(file, "export", "&Export…", self.export, "Ctrl+E",
+                     "MP4, ProRes, PNG frames or OpenTimelineIO, with provenance")  # fmt: skip
+        file.addSeparator()
         self._action(file, "quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
@@ -597,6 +669,9 @@ class MainWindow(QMainWindow):
         shot.addSeparator()
         self._action(shot, "generate_all", "Generate all", self.generate_all, "Ctrl+Shift+G",
                      "Render every shot that has no take yet")  # fmt: skip
+        shot.addSeparator()
+        self._action(shot, "models", "Models…", self.manage_models,
+                     tip="Add your own Wan 2.1 weights; see the memory they need")  # fmt: skip
 
         view = bar.addMenu("&View")
         for dock in (self.inspector_dock, self.queue_dock, self.history_dock):
@@ -673,6 +748,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.autosave_timer.stop()
+        if self.export_dialog is not None:
+            self.export_dialog.runner.stop()
         if self.inspector is not None:
             self.inspector.detach()
         if self.service is not None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["flow_sigmas", "shift_sigmas"]
+__all__ = ["flow_sigmas", "shift_sigmas", "trained_flow_sigmas"]
 
 
 def shift_sigmas(sigmas: torch.Tensor | Sequence[float], shift: float) -> torch.Tensor:
@@ -42,3 +42,21 @@ def flow_sigmas(steps: int, shift: float = 1.0, sigma_max: float = 1.0) -> torch
     sigmas = shift_sigmas(torch.linspace(sigma_max, 0.0, steps + 1, dtype=torch.float64), shift)
     sigmas[-1] = 0.0
     return sigmas
+
+
+def trained_flow_sigmas(steps: int, shift: float = 1.0, train_steps: int = 1000) -> torch.Tensor:
+    """The schedule of diffusers' flow schedulers as Wan ships them (`use_flow_sigmas`, `flow_shift`).
+
+    `σ = shift(linspace(1, 1/train_steps, steps + 1)[:-1])`, nudged just below 1 (a σ of exactly 1
+    makes UniPC's log-SNR infinite), then a final 0: the grid Wan's pipelines sample on, which differs
+    from `flow_sigmas` by stopping one training step short of zero before the last jump.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if not shift > 0:
+        raise ValueError(f"shift must be > 0, got {shift}")
+    grid = torch.linspace(1.0, 1.0 / train_steps, steps + 1, dtype=torch.float64)[:-1]
+    sigmas = shift * grid / (1.0 + (shift - 1.0) * grid)  # float64, cast once at the end as diffusers does
+    if abs(float(sigmas[0]) - 1.0) < 1e-6:
+        sigmas[0] -= 1e-6
+    return torch.cat([sigmas, sigmas.new_zeros(1)]).to(torch.float32)
