@@ -29,7 +29,7 @@ def tiny_tokenizer():
     )
 
 
-def tiny_components(seed: int = 0, vace: bool = False) -> dict:
+def tiny_components(seed: int = 0, vace: bool = False, i2v: bool = False) -> dict:
     from diffusers import (
         AutoencoderKLWan,
         UniPCMultistepScheduler,
@@ -55,6 +55,10 @@ def tiny_components(seed: int = 0, vace: bool = False) -> dict:
     )
     if vace:
         transformer = WanVACETransformer3DModel(**common, vace_layers=[0], vace_in_channels=96)
+    elif i2v:  # 16 noisy + 4 mask + 16 condition channels, CLIP features through the image embedder
+        transformer = WanTransformer3DModel(
+            **{**common, "in_channels": 36}, image_dim=32, added_kv_proj_dim=128
+        )
     else:
         transformer = WanTransformer3DModel(**common)
     vae = AutoencoderKLWan(base_dim=8, z_dim=16)
@@ -80,7 +84,21 @@ def tiny_components(seed: int = 0, vace: bool = False) -> dict:
     scheduler = UniPCMultistepScheduler(
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
     )
-    return {
+    extra = {}
+    if i2v:
+        from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+        vision = CLIPVisionConfig(
+            hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+            patch_size=8, projection_dim=32,
+        )  # fmt: skip
+        extra = {
+            "image_encoder": CLIPVisionModel(vision).eval(),
+            "image_processor": CLIPImageProcessor(
+                size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+            ),
+        }
+    return extra | {
         "transformer": transformer.eval(),
         "vae": vae.eval(),
         "text_encoder": text_encoder.eval(),
@@ -90,9 +108,12 @@ def tiny_components(seed: int = 0, vace: bool = False) -> dict:
 
 
 def save_diffusers_folder(folder: Path, components: dict, vace: bool = False) -> Path:
-    from diffusers import WanPipeline, WanVACEPipeline
+    from diffusers import WanImageToVideoPipeline, WanPipeline, WanVACEPipeline
 
-    pipe = (WanVACEPipeline if vace else WanPipeline)(**components)
+    if "image_encoder" in components:
+        pipe = WanImageToVideoPipeline(**components)
+    else:
+        pipe = (WanVACEPipeline if vace else WanPipeline)(**components)
     pipe.save_pretrained(str(folder), safe_serialization=True)
     return folder
 

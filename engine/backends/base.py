@@ -122,7 +122,7 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def denoise(
-        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: torch.Tensor | None = None
+        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: object | None = None
     ) -> torch.Tensor:
         """Velocity `[B, C, T, h, w]` for latents `x` at per-latent-frame noise levels `sigmas [B, T]`.
 
@@ -144,9 +144,10 @@ class Backend(abc.ABC):
     def preview_frames(self, denoised: torch.Tensor) -> np.ndarray:
         """Cheap uint8 RGB preview `[T, h', w', 3]`, one image per latent frame, of an x0 estimate."""
 
-    def control_context(self, frames: np.ndarray, known: np.ndarray) -> torch.Tensor:
-        """Context `[1, C', T, h, w]` for a window of uint8 frames `[F, H, W, 3]`, `known [F]` marking the
-        given ones (the others are placeholders). Only for models with `capabilities.control_context`."""
+    def control_context(self, frames: np.ndarray, known: np.ndarray) -> object:
+        """The model's conditioning (a context video `[1, C', T, h, w]`, a mask and image features…) for a
+        window of uint8 frames `[F, H, W, 3]`, `known [F]` marking the given ones (the others are
+        placeholders). Only for models with `capabilities.control_context`."""
         raise NotImplementedError(f"{self.name} takes known frames as latents, not as a context video")
 
     def schedule(self, steps: int, shift: float) -> torch.Tensor:

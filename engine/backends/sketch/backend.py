@@ -183,7 +183,7 @@ class SketchBackend(Backend):
 
     # --- denoiser -----------------------------------------------------------------------------------
     def denoise(
-        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: torch.Tensor | None = None
+        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: object | None = None
     ) -> torch.Tensor:
         *_, h, w = x.shape  # [B, C, T, h, w]
         _, ph, pw = self.config.denoiser.patch_size

@@ -25,6 +25,7 @@ from engine.backends.wan.files import WanModelFiles, inspect_wan_model
 from engine.backends.wan.loading import WanModules, load_wan_modules
 from engine.backends.wan.options import ATTENTION_BACKENDS, WanOptions
 from engine.device import DeviceChoice, pick_device
+from engine.errors import InvalidRequestError
 from engine.preview import LinearPreview
 from engine.sampling.schedules import trained_flow_sigmas
 
@@ -95,13 +96,13 @@ class WanBackend(Backend):
             default_height=480,
             default_frames=81,
             default_fps=16.0,
-            default_steps=50,
+            default_steps=40 if files.kind == "i2v" else 50,
             default_guidance=5.0,
             default_shift=shift,
             default_sampler=sampler,
             context_frames=9,
             latent_channels=z,
-            control_context=files.kind == "vace",
+            control_context=files.kind in ("vace", "i2v"),
         )
         self.preview = LinearPreview(z)
         self.preview.weight.copy_(torch.tensor(WAN21_RGB_FACTORS))
@@ -211,7 +212,7 @@ class WanBackend(Backend):
 
     # --- denoiser -----------------------------------------------------------------------------------------
     def denoise(
-        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: torch.Tensor | None = None
+        self, x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor, control: object | None = None
     ) -> torch.Tensor:
         *_, h, w = x.shape  # [B, C, T, h, w]
         steps = torch.floor(sigmas.double() * 1000.0).float()  # [B, T] integer timesteps, as the schedulers
@@ -221,16 +222,23 @@ class WanBackend(Backend):
             per_frame = (h // self.patch[1]) * (w // self.patch[2])
             timestep = steps.repeat_interleave(per_frame, dim=1)  # [B, T·h'·w'] per token
         transformer = self.modules.transformer
-        extra = {}
+        batch = x.shape[0]
+        extra: dict[str, torch.Tensor] = {}
+        if self.files.kind in ("vace", "i2v") and control is None:
+            raise ValueError(f"a Wan {self.files.kind.upper()} model needs its context (control_context)")
         if self.files.kind == "vace":
-            if control is None:
-                raise ValueError("a VACE model needs its context video (control_context) at every step")
             layers = len(transformer.config.vace_layers)
             extra = {
-                "control_hidden_states": control.to(self.device, self.dtype).expand(
-                    x.shape[0], -1, -1, -1, -1
-                ),
+                "control_hidden_states": control.to(self.device, self.dtype).expand(batch, -1, -1, -1, -1),
                 "control_hidden_states_scale": torch.ones(layers, device=self.device, dtype=self.dtype),
+            }
+        elif self.files.kind == "i2v":
+            condition = control["condition"].to(x).expand(batch, -1, -1, -1, -1)  # [B, 4 + z, T, h, w]
+            x = torch.cat([x, condition], dim=1)  # [B, 2z + 4, T, h, w]: 36 channels for Wan I2V
+            extra = {
+                "encoder_hidden_states_image": control["image"]
+                .to(self.device, self.dtype)
+                .expand(batch, -1, -1)
             }
         context = transformer.cache_context("cfg") if self.options.draft else contextlib.nullcontext()
         with torch.inference_mode(), context:
@@ -243,7 +251,43 @@ class WanBackend(Backend):
             )[0]
         return v.to(x.dtype)
 
-    def control_context(self, frames: np.ndarray, known: np.ndarray) -> torch.Tensor:
+    def control_context(self, frames: np.ndarray, known: np.ndarray) -> object:
+        if self.files.kind == "i2v":
+            return self._image_condition(frames, known)
+        return self._vace_context(frames, known)
+
+    def _image_condition(self, frames: np.ndarray, known: np.ndarray) -> dict[str, torch.Tensor]:
+        """I2V's condition: a per-pixel-frame mask folded to 4 channels per latent frame ‖ VAE(the known
+        frames, grey elsewhere), and the CLIP features of the first known frame (notes §1.10)."""
+        keep = np.asarray(known, dtype=bool)  # [F]
+        if not keep.any():
+            raise InvalidRequestError(
+                f"{self.files.label} is an image-to-video model: give the shot a start image "
+                "(or extend a clip), or choose a text-to-video model."
+            )
+        video = torch.from_numpy(np.array(frames)).permute(3, 0, 1, 2)[None].float() / 127.5 - 1.0
+        video[:, :, torch.from_numpy(~keep)] = 0.0  # [1, 3, F, H, W]
+        latent = self._encode_raw(video)  # [1, z, T, h, w]
+        _, _, t, h, w = latent.shape
+        f = self.capabilities.temporal.factor
+        mask = torch.from_numpy(keep).float()
+        mask = torch.cat([mask[:1].repeat(f - 1), mask]).view(t, f).T  # [4, T]: frame 0 stands for a group
+        mask = mask[None, :, :, None, None].expand(1, f, t, h, w)
+        from PIL import Image
+
+        first = frames[int(np.argmax(keep))]
+        pixels = self.modules.image_processor(images=Image.fromarray(first), return_tensors="pt")
+        encoder = self.modules.image_encoder
+        self._compute_on(encoder)
+        with torch.inference_mode():
+            features = encoder(
+                pixel_values=pixels.pixel_values.to(self.device, next(encoder.parameters()).dtype),
+                output_hidden_states=True,
+            ).hidden_states[-2]  # [1, 257, 1280]: the penultimate layer, as Wan uses it
+        self._store(encoder)
+        return {"condition": torch.cat([mask, latent], dim=1), "image": features.float().cpu()}
+
+    def _vace_context(self, frames: np.ndarray, known: np.ndarray) -> torch.Tensor:
         """VACE's context `[1, 96, T, h, w]`: VAE(frames outside the mask) ‖ VAE(frames inside) ‖ the mask
         folded 8×8 into 64 channels; mask 1 = generate, 0 = keep, placeholders mid-grey (notes §1.12)."""
         video = torch.from_numpy(np.array(frames)).permute(3, 0, 1, 2)[None].float() / 127.5 - 1.0

@@ -59,6 +59,7 @@ class WanModelFiles:
     text_encoder_parameters: int = 0
     vae_parameters: int = 0
     original_keys: bool = False  # single-file transformer/VAE in Wan's own key names
+    image_encoder_files: tuple[Path, ...] = ()  # I2V: the CLIP vision tower (image_encoder/)
 
     @property
     def size(self) -> str:
@@ -231,10 +232,14 @@ def _inspect_diffusers_folder(root: Path) -> WanModelFiles:
         )
     t_config = _read_json(root / "transformer" / "config.json")
     kind = _kind_of(t_config, str(t_config.get("_class_name", "")))
-    if kind == "i2v" and not (root / "image_encoder").is_dir():
-        raise WeightsError(
-            f"{root.name} is an image-to-video model but has no image_encoder/ folder.", str(root)
-        )
+    image_files: tuple[Path, ...] = ()
+    if kind == "i2v":
+        image_files = _component_files(root / "image_encoder")
+        _headers(image_files)
+        if not (root / "image_processor").is_dir():
+            raise WeightsError(
+                f"{root.name} is an image-to-video model without an image_processor/ folder.", str(root)
+            )
     t_files = _component_files(root / "transformer")
     vae_config = _read_json(root / "vae" / "config.json")
     vae_files = _component_files(root / "vae")
@@ -276,6 +281,7 @@ def _inspect_diffusers_folder(root: Path) -> WanModelFiles:
         transformer_parameters=t_params,
         text_encoder_parameters=te_params,
         vae_parameters=vae_params,
+        image_encoder_files=image_files,
     )
 
 

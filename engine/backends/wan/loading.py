@@ -35,6 +35,8 @@ class WanModules:
     vae: nn.Module  # AutoencoderKLWan
     text_encoder: nn.Module  # transformers.UMT5EncoderModel
     tokenizer: object  # a transformers tokenizer
+    image_encoder: nn.Module | None = None  # I2V: transformers.CLIPVisionModel
+    image_processor: object | None = None  # I2V: transformers.CLIPImageProcessor
 
 
 def _state_dict(files: tuple[Path, ...], device: torch.device) -> dict[str, torch.Tensor]:
@@ -116,11 +118,30 @@ def load_tokenizer(files: WanModelFiles):
         ) from None
 
 
+def load_image_encoder(files: WanModelFiles, device: torch.device, dtype: torch.dtype):
+    """I2V's CLIP vision tower and its image processor, from the checked image_encoder/ folder."""
+    from transformers import CLIPImageProcessor, CLIPVisionModel
+
+    try:
+        encoder = CLIPVisionModel.from_pretrained(
+            str(files.root / "image_encoder"), local_files_only=True, use_safetensors=True, dtype=dtype
+        )
+        processor = CLIPImageProcessor.from_pretrained(
+            str(files.root / "image_processor"), local_files_only=True
+        )
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"The image encoder of {files.root.name} cannot be loaded.", str(error)) from None
+    return encoder.to(device).eval().requires_grad_(False), processor
+
+
 def load_wan_modules(files: WanModelFiles, device: torch.device, dtype: torch.dtype) -> WanModules:
     offline()
-    return WanModules(
+    modules = WanModules(
         transformer=load_transformer(files, device, dtype),
         vae=load_vae(files, device),
         text_encoder=load_text_encoder(files, device, dtype),
         tokenizer=load_tokenizer(files),
     )
+    if files.kind == "i2v":
+        modules.image_encoder, modules.image_processor = load_image_encoder(files, device, dtype)
+    return modules
