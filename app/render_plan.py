@@ -152,6 +152,18 @@ def _visible_frames(context: Context, backend: Backend) -> KnownFrames:
     )
 
 
+def joining_note(backend: Backend, joins_clips: bool) -> str:
+    """A warning when a shot joins neighbouring clips with a model that was not trained to (latent
+    replacement: lower quality), or "" when the model joins them natively or there is nothing to join."""
+    caps = backend.capabilities
+    if not joins_clips or caps.native_conditioning or caps.control_context:
+        return ""
+    return (
+        f"The {getattr(backend, 'label', backend.name)} model was not trained to continue clips: this join "
+        "uses latent replacement and may show a seam. A Wan VACE model (Shot → Models…) joins clips properly."
+    )
+
+
 def build_request(plan: RenderPlan, backend: Backend) -> tuple[GenerationRequest, list[str]]:
     """The engine request for a plan, and notes for the filmmaker (rounded length, unknown words).
     Decodes neighbour media: run it on a worker thread."""
@@ -176,6 +188,7 @@ def build_request(plan: RenderPlan, backend: Backend) -> tuple[GenerationRequest
                 position=0, frames=fit_cover(image, width, height), source=Path(shot.start_image).name
             )
         )
+    notes += [note for note in [joining_note(backend, bool(plan.contexts))] if note]
     for context in plan.contexts:
         piece = _visible_frames(context, backend)
         if piece.size != (width, height):

@@ -315,3 +315,12 @@ def test_models_command_line(wan_models, tmp_path, monkeypatch, capsys):
     assert "cannot be a model name" in capsys.readouterr().err
     assert cli_main(["models", "remove", "tiny"]) == 0
     assert registered_models() == {}
+
+
+def test_joins_with_a_text_to_video_model_are_flagged_as_lower_quality(wan_models, sketch_backend):
+    from app.render_plan import joining_note
+
+    wan = WanBackend.load(wan_models["diffusers"], CPU)
+    assert "latent replacement" in joining_note(wan, joins_clips=True)
+    assert joining_note(wan, joins_clips=False) == ""  # a plain shot: nothing to warn about
+    assert joining_note(sketch_backend, joins_clips=True) == ""  # trained with per-frame noise levels
