@@ -160,3 +160,15 @@ def test_the_command_line_opens_the_app_only_when_asked():
     assert gui_arguments(["story.shotline"]) == {"project_path": "story.shotline"}
     assert gui_arguments(["--screenshot", "shot.png"]) == {"screenshot": "shot.png"}
     assert gui_arguments(["generate", "--prompt", "x", "--out", "a.mp4"]) is None
+
+
+def test_opening_sweeps_old_save_debris_but_spares_a_save_in_progress(make_window, saved):
+    old = saved.parent / f".{saved.name}.a1b2c3{serialize.TEMP_SUFFIX}"
+    fresh = saved.parent / f".{saved.name}.d4e5f6{serialize.TEMP_SUFFIX}"
+    for debris in (old, fresh):
+        debris.write_text('{"half": ')
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    assert make_window().open_path(saved)
+    assert not old.exists()  # left by a save a crash cut short
+    assert fresh.exists()  # may belong to another window saving right now

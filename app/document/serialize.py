@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -570,9 +571,13 @@ def discard_recovery(path: str | os.PathLike[str]) -> None:
         ) from error
 
 
-def remove_leftover_temp_files(path: str | os.PathLike[str]) -> int:
-    """Delete temporary files a crash during saving left beside `path`; returns how many."""
+def remove_leftover_temp_files(path: str | os.PathLike[str], older_than: float = 0.0) -> int:
+    """Delete temporary files a crash during saving left beside `path`; returns how many.
+
+    `older_than` (seconds) spares files a save running right now (another window) may still rename.
+    """
     path = Path(path)
+    now = time.time()
     removed = 0
     try:
         entries = list(path.parent.iterdir())
@@ -581,6 +586,8 @@ def remove_leftover_temp_files(path: str | os.PathLike[str]) -> int:
     for entry in entries:  # .NAME.shotline[.bak|.recovery].<random>.saving
         if entry.name.startswith(f".{path.name}.") and entry.name.endswith(TEMP_SUFFIX):
             try:
+                if older_than and now - entry.stat().st_mtime < older_than:
+                    continue
                 entry.unlink()
                 removed += 1
             except OSError:

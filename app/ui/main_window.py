@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
             return False
         if offer_recovery:
             document = self._offer_recovery(document)
+        serialize.remove_leftover_temp_files(path, older_than=600)  # debris of a save a crash cut short
         self.set_document(document)
         self.recent.add(path)
         self._rebuild_recent_menu()
