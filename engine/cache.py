@@ -10,6 +10,7 @@ a crash or a full disk never leaves a half-written take under its key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -64,6 +65,17 @@ class Take:
         return latents.float().numpy(), str(self.recipe.get("latent_space", ""))
 
 
+def _frames_intact(take: Take) -> bool:
+    """Whether the take's frames decode to the count and size its recipe records."""
+    try:
+        video = take.load_video()
+    except (MediaError, OSError):
+        return False
+    recipe = take.recipe
+    expected = (recipe.get("frames"), recipe.get("height"), recipe.get("width"))
+    return (video.frame_count, video.height, video.width) == expected or None in expected
+
+
 def find_take(path: Path) -> Take | None:
     """The take a path belongs to (its folder or its frames file), if it is one."""
     path = Path(path)
@@ -87,8 +99,23 @@ class MediaCache:
         self.root = Path(root)
 
     def lookup(self, key: str) -> Take | None:
+        """The cached take for `key`, if it is there and its frames still decode as recorded.
+
+        A take whose frames were damaged after it was written (a bad disk, a half-copied cache) is
+        moved aside as `.KEY.damaged-N`, so the job renders it afresh instead of failing every time;
+        copies a project links to are separate files and stay as they are.
+        """
         folder = self.root / key
-        return find_take(folder) if folder.is_dir() else None
+        take = find_take(folder) if folder.is_dir() else None
+        if take is None or _frames_intact(take):
+            return take
+        for n in range(1000):
+            aside = self.root / f".{key}.damaged-{n}"
+            if not aside.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(folder, aside)
+                break
+        return None
 
     def store(self, key: str, result: GenerationResult, extra: dict | None = None) -> Take:
         """Write a take atomically; an existing take under `key` is kept as it is."""

@@ -45,6 +45,16 @@ def test_the_same_request_comes_from_the_cache(queue, small_request):
     assert queue.events[-1].from_cache is True
 
 
+def test_a_take_damaged_after_it_was_written_is_rendered_again(queue, small_request):
+    first = queue.submit(small_request).wait(120)
+    frames = first.frames_path.read_bytes()
+    first.frames_path.write_bytes(frames[: len(frames) // 3])  # e.g. a half-copied cache folder
+    again = queue.submit(small_request).wait(120)
+    assert queue.events[-1].from_cache is False
+    assert again.load_video().frame_count == 8
+    assert len(list(first.folder.parent.glob(f".{first.key}.damaged-*"))) == 1  # kept aside, not deleted
+
+
 def test_a_missing_seed_is_picked_and_recorded(queue, small_request):
     handle = queue.submit(small_request.replace(seed=None))
     take = handle.wait(120)
