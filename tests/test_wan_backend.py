@@ -324,3 +324,20 @@ def test_joins_with_a_text_to_video_model_are_flagged_as_lower_quality(wan_model
     assert "latent replacement" in joining_note(wan, joins_clips=True)
     assert joining_note(wan, joins_clips=False) == ""  # a plain shot: nothing to warn about
     assert joining_note(sketch_backend, joins_clips=True) == ""  # trained with per-frame noise levels
+
+
+@pytest.mark.parametrize("cfg_batching", [True, False])
+def test_draft_mode_skips_blocks_with_its_step_cache(wan_models, cfg_batching):
+    from engine.backends.wan import WanOptions
+
+    def block_calls(options: WanOptions) -> tuple[int, np.ndarray]:
+        backend = WanBackend.load(wan_models["diffusers"], CPU, options)
+        calls = []
+        backend.modules.transformer.blocks[-1].ffn.register_forward_hook(lambda *args: calls.append(1))
+        frames = run_generation(backend, GenerationRequest(**{**SETTINGS, "steps": 24}, model="wan")).frames
+        return len(calls), frames
+
+    exact_calls, exact = block_calls(WanOptions(cfg_batching=cfg_batching))
+    draft_calls, draft = block_calls(WanOptions(cfg_batching=cfg_batching, draft=True, draft_threshold=0.99))
+    assert draft_calls < exact_calls  # steps whose first block barely changed reused the cached rest
+    assert draft.shape == exact.shape and np.abs(draft.astype(float) - exact).mean() < 64

@@ -240,7 +240,9 @@ class WanBackend(Backend):
                 .to(self.device, self.dtype)
                 .expand(batch, -1, -1)
             }
-        context = transformer.cache_context("cfg") if self.options.draft else contextlib.nullcontext()
+        # one step cache per text batch: with sequential CFG, cond and uncond each keep their own
+        name = f"text-{text.data_ptr()}-{batch}"
+        context = transformer.cache_context(name) if self.options.draft else contextlib.nullcontext()
         with torch.inference_mode(), context:
             v = transformer(
                 hidden_states=x.to(self.device, self.dtype),
