@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from app import VERSION
 from app.cli_models import add_models_parser, run_models
 from engine.backends.base import Backend
 from engine.cache import find_take
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from app.document.schema import Shot
     from app.export import ExportProgress
 
-VERSION = "0.1.0"
 OUTPUT_SUFFIXES = (".mp4", ".mov", ".mkv")
 
 
