@@ -340,4 +340,6 @@ def test_draft_mode_skips_blocks_with_its_step_cache(wan_models, cfg_batching):
     exact_calls, exact = block_calls(WanOptions(cfg_batching=cfg_batching))
     draft_calls, draft = block_calls(WanOptions(cfg_batching=cfg_batching, draft=True, draft_threshold=0.99))
     assert draft_calls < exact_calls  # steps whose first block barely changed reused the cached rest
+    exact_id = WanBackend.load(wan_models["diffusers"], CPU).identity
+    assert WanBackend.load(wan_models["diffusers"], CPU, WanOptions(draft=True)).identity != exact_id
     assert draft.shape == exact.shape and np.abs(draft.astype(float) - exact).mean() < 64

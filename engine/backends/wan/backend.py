@@ -108,8 +108,10 @@ class WanBackend(Backend):
         self.preview.weight.copy_(torch.tensor(WAN21_RGB_FACTORS))
         self.preview.bias.copy_(torch.tensor(WAN21_RGB_BIAS))
         self._identity = "wan-" + _weights_digest(
-            files.transformer_files + files.vae_files + files.text_encoder_files
+            files.transformer_files + files.vae_files + files.text_encoder_files + files.image_encoder_files
         )
+        if options.draft:  # draft frames differ from exact ones: they must not share a cached take
+            self._identity += f"-draft{options.draft_threshold:g}"
         self._latent_space = "wan2.1-vae-" + _weights_digest(files.vae_files)
         self._apply_options()
 
