@@ -172,6 +172,13 @@ class JobQueue:
             self._backends[model] = self._load_backend(model, self.device)
         return self._backends[model]
 
+    def forget_backends(self, keep: tuple[str, ...] = ("sketch",)) -> None:
+        """Drop loaded models (but `keep`) so the next job loads them with their current settings;
+        a job running now keeps its own reference and finishes as it began."""
+        for model in list(self._backends):
+            if model not in keep:
+                self._backends.pop(model, None)
+
     def submit(self, request: GenerationRequest) -> JobHandle:
         """Queue a request; a missing seed is picked now so the recipe records it."""
         if request.seed is None:

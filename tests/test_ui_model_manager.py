@@ -66,3 +66,25 @@ def test_the_inspector_lists_a_model_added_from_the_main_window(qtbot, tmp_path,
     assert [combo.itemText(i) for i in range(combo.count())][:2] == ["sketch", "tiny"]
     dialog.close()
     main_window.shutdown()
+
+
+def test_settings_of_the_selected_model_are_saved_for_the_next_render(qtbot, tmp_path, config_dir):
+    from engine.backends.catalog import registered_models
+
+    folder = save_diffusers_folder(tmp_path / "wan-tiny", tiny_components())
+    dialog = ModelManagerDialog()
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=60_000):
+        dialog.add("tiny", folder)
+    assert not dialog.offload.isEnabled()  # nothing selected yet
+    dialog.table.selectRow(0)
+    assert dialog.offload.isEnabled() and dialog.offload.currentText() == "none"
+    with qtbot.waitSignal(dialog.modelsChanged):
+        dialog.offload.setCurrentText("model")
+    with qtbot.waitSignal(dialog.modelsChanged):
+        dialog.draft.setChecked(True)
+    assert registered_models()["tiny"].options == {"offload": "model", "draft": True}
+    reopened = ModelManagerDialog()
+    qtbot.addWidget(reopened)
+    reopened.table.selectRow(0)
+    assert reopened.offload.currentText() == "model" and reopened.draft.isChecked()

@@ -434,10 +434,16 @@ class MainWindow(QMainWindow):
         from app.ui.model_manager import ModelManagerDialog
 
         dialog = ModelManagerDialog(self)
-        dialog.modelsChanged.connect(lambda: self.inspector is not None and self.inspector.refresh_models())
+        dialog.modelsChanged.connect(self._models_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def _models_changed(self) -> None:
+        if self.inspector is not None:
+            self.inspector.refresh_models()
+        if self.service is not None:  # registered models reload with their new settings on the next render
+            self.service.bridge.queue.forget_backends()
 
     def export(self) -> Any:
         """File → Export…: the export dialog for this document (shots without a take render first)."""

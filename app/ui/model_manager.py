@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -27,7 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.error_dialog import show_error
-from engine.backends.catalog import RegisteredModel, register_model, registered_models, unregister_model
+from engine.backends.catalog import (
+    RegisteredModel,
+    register_model,
+    registered_models,
+    set_model_options,
+    unregister_model,
+)
 from engine.errors import ShotlineError
 
 COLUMNS = ("Name", "Model", "GPU memory (est.)", "Folder")
@@ -69,16 +77,40 @@ class ModelManagerDialog(QDialog):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        # how the selected model runs (WanOptions): memory first, then speed
+        self.offload = QComboBox(objectName="offloadCombo")
+        self.offload.addItems(["none", "model", "group"])
+        self.offload.setToolTip(
+            "model: each part visits the GPU only while it works (fits ~8 GB cards for 1.3B); "
+            "group: the transformer streams block by block (slowest, least memory)"
+        )
+        self.tiling = QComboBox(objectName="tilingCombo")
+        self.tiling.addItems(["auto", "on", "off"])
+        self.tiling.setToolTip("Decode the video in tiles: less memory for the final decode")
+        self.draft = QCheckBox("Draft mode (step cache: faster, a little rougher)", objectName="draftCheck")
+        settings_row = QHBoxLayout()
+        for label, widget in (("Offload", self.offload), ("VAE tiling", self.tiling)):
+            settings_row.addWidget(QLabel(label))
+            settings_row.addWidget(widget)
+        settings_row.addWidget(self.draft)
+        settings_row.addStretch(1)
+        self.offload.currentTextChanged.connect(lambda value: self._set_option("offload", value))
+        self.tiling.currentTextChanged.connect(lambda value: self._set_option("vae_tiling", value))
+        self.draft.toggled.connect(lambda value: self._set_option("draft", value))
+        self.table.itemSelectionChanged.connect(self._show_options)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        layout.addLayout(settings_row)
         layout.addWidget(close)
         self._relay = _Relay(self)
         self._relay.finished.connect(self._registered, Qt.ConnectionType.QueuedConnection)
         self._worker: threading.Thread | None = None
+        self._models: dict[str, RegisteredModel] = {}
+        self._updating = False
         self.refresh()
 
     # --- list -----------------------------------------------------------------------------------------
@@ -98,6 +130,39 @@ class ModelManagerDialog(QDialog):
                 item.setToolTip(text)
                 self.table.setItem(row, column, item)
         self.remove_button.setEnabled(self.table.rowCount() > 0)
+        self._models = models
+        self._show_options()
+
+    # --- how the selected model runs -------------------------------------------------------------------
+    def selected_name(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).text() if rows else None
+
+    def _show_options(self) -> None:
+        from engine.backends.wan.options import WanOptions
+
+        name = self.selected_name()
+        model = self._models.get(name) if name else None
+        for widget in (self.offload, self.tiling, self.draft):
+            widget.setEnabled(model is not None)
+        options = WanOptions(**(model.options if model else {}))
+        self._updating = True
+        self.offload.setCurrentText(options.offload)
+        self.tiling.setCurrentText(options.vae_tiling)
+        self.draft.setChecked(options.draft)
+        self._updating = False
+
+    def _set_option(self, key: str, value: object) -> None:
+        name = self.selected_name()
+        if self._updating or name is None:
+            return
+        try:
+            self._models[name] = set_model_options(name, **{key: value})
+        except ShotlineError as error:
+            show_error(self, "Model settings", error)
+            return
+        self.status.setText(f"{name}: {key.replace('_', ' ')} set to {value}; used from the next render.")
+        self.modelsChanged.emit()
 
     def names(self) -> list[str]:
         return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
