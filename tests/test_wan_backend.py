@@ -154,32 +154,38 @@ def test_vace_extension_matches_wan_vace_pipeline(tmp_path, monkeypatch):
     assert _mad_in_levels(result.frames, reference[1:6]) <= 1.0
 
 
-def test_image_to_video_matches_wan_image_to_video_pipeline(tmp_path, monkeypatch):
+@pytest.mark.parametrize("variant", ["i2v", "flf2v"])
+def test_image_to_video_matches_wan_image_to_video_pipeline(tmp_path, monkeypatch, variant):
+    """A start image (I2V), or a first and a last frame (FLF2V: a bridge between two clips)."""
     from diffusers import WanImageToVideoPipeline
     from diffusers.pipelines.wan import pipeline_wan_i2v
     from PIL import Image
 
     monkeypatch.setattr(pipeline_wan_i2v, "ftfy", SimpleNamespace(fix_text=lambda text: text), raising=False)
-    folder = save_diffusers_folder(tmp_path / "i2v", tiny_components(i2v=True))
-    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    folder = save_diffusers_folder(tmp_path / variant, tiny_components(**{variant: True}))
+    rng = np.random.default_rng(0)
+    first, last = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
     pipe = WanImageToVideoPipeline.from_pretrained(str(folder), local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     reference = pipe(
-        image=Image.fromarray(image), prompt="a red ball", negative_prompt="blue box", height=64, width=64,
-        num_frames=9, num_inference_steps=4, guidance_scale=5.0,
-        generator=torch.Generator("cpu").manual_seed(3), output_type="np",
+        image=Image.fromarray(first), last_image=Image.fromarray(last) if variant == "flf2v" else None,
+        prompt="a red ball", negative_prompt="blue box", height=64, width=64, num_frames=9,
+        num_inference_steps=4, guidance_scale=5.0, generator=torch.Generator("cpu").manual_seed(3),
+        output_type="np",
     ).frames[0]  # fmt: skip
 
     backend = WanBackend.load(folder, CPU)
     assert backend.files.kind == "i2v" and backend.capabilities.default_steps == 40
-    start = KnownFrames(position=0, frames=image[None], source="start.png")
+    known = [KnownFrames(position=0, frames=first[None], source="start.png")]
+    if variant == "flf2v":
+        known.append(KnownFrames(position=8, frames=last[None], source="end.png"))
     request = GenerationRequest(
         prompt="a red ball", negative_prompt="blue box", width=64, height=64, frames=9, steps=4,
-        guidance=5.0, shift=3.0, seed=3, model="i2v", known=(start,),
+        guidance=5.0, shift=3.0, seed=3, model=variant, known=tuple(known),
     )  # fmt: skip
     assert _mad_in_levels(run_generation(backend, request).frames, reference) <= 1.0
     with pytest.raises(InvalidRequestError, match="start image"):
-        run_generation(backend, GenerationRequest(**SETTINGS, model="i2v"))
+        run_generation(backend, GenerationRequest(**SETTINGS, model=variant))
 
 
 def test_the_scheduler_config_sets_the_defaults(wan_models):

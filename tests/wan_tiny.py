@@ -29,7 +29,7 @@ def tiny_tokenizer():
     )
 
 
-def tiny_components(seed: int = 0, vace: bool = False, i2v: bool = False) -> dict:
+def tiny_components(seed: int = 0, vace: bool = False, i2v: bool = False, flf2v: bool = False) -> dict:
     from diffusers import (
         AutoencoderKLWan,
         UniPCMultistepScheduler,
@@ -55,9 +55,11 @@ def tiny_components(seed: int = 0, vace: bool = False, i2v: bool = False) -> dic
     )
     if vace:
         transformer = WanVACETransformer3DModel(**common, vace_layers=[0], vace_in_channels=96)
-    elif i2v:  # 16 noisy + 4 mask + 16 condition channels, CLIP features through the image embedder
+    elif i2v or flf2v:  # 16 noisy + 4 mask + 16 condition channels, CLIP features through the image embedder
+        # FLF2V: both images' 17 CLIP tokens (16 patches + class) in a row get a learned position embedding
+        extra_config = {"pos_embed_seq_len": 2 * 17} if flf2v else {}
         transformer = WanTransformer3DModel(
-            **{**common, "in_channels": 36}, image_dim=32, added_kv_proj_dim=128
+            **{**common, "in_channels": 36}, image_dim=32, added_kv_proj_dim=128, **extra_config
         )
     else:
         transformer = WanTransformer3DModel(**common)
@@ -85,7 +87,7 @@ def tiny_components(seed: int = 0, vace: bool = False, i2v: bool = False) -> dic
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
     )
     extra = {}
-    if i2v:
+    if i2v or flf2v:
         from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
         vision = CLIPVisionConfig(

@@ -240,7 +240,7 @@ class WanBackend(Backend):
             extra = {
                 "encoder_hidden_states_image": control["image"]
                 .to(self.device, self.dtype)
-                .expand(batch, -1, -1)
+                .repeat(batch, 1, 1)
             }
         # one step cache per text batch: with sequential CFG, cond and uncond each keep their own
         name = f"text-{text.data_ptr()}-{batch}"
@@ -262,7 +262,8 @@ class WanBackend(Backend):
 
     def _image_condition(self, frames: np.ndarray, known: np.ndarray) -> dict[str, torch.Tensor]:
         """I2V's condition: a per-pixel-frame mask folded to 4 channels per latent frame ‖ VAE(the known
-        frames, grey elsewhere), and the CLIP features of the first known frame (notes §1.10)."""
+        frames, grey elsewhere), and the CLIP features of the first known frame — and of the last one too
+        for first-last-frame (FLF2V) models (notes §1.10, §1.11)."""
         keep = np.asarray(known, dtype=bool)  # [F]
         if not keep.any():
             raise InvalidRequestError(
@@ -279,15 +280,18 @@ class WanBackend(Backend):
         mask = mask[None, :, :, None, None].expand(1, f, t, h, w)
         from PIL import Image
 
-        first = frames[int(np.argmax(keep))]
-        pixels = self.modules.image_processor(images=Image.fromarray(first), return_tensors="pt")
+        indices = np.flatnonzero(keep)
+        images = [Image.fromarray(frames[indices[0]])]
+        if self.files.transformer_config.get("pos_embed_seq_len"):  # FLF2V: first and last frames' features
+            images.append(Image.fromarray(frames[indices[-1]]))
+        pixels = self.modules.image_processor(images=images, return_tensors="pt")
         encoder = self.modules.image_encoder
         self._compute_on(encoder)
         with torch.inference_mode():
             features = encoder(
                 pixel_values=pixels.pixel_values.to(self.device, next(encoder.parameters()).dtype),
                 output_hidden_states=True,
-            ).hidden_states[-2]  # [1, 257, 1280]: the penultimate layer, as Wan uses it
+            ).hidden_states[-2]  # [n, 257, 1280], the penultimate layer; FLF2V's model pairs the n = 2 rows
         self._store(encoder)
         return {"condition": torch.cat([mask, latent], dim=1), "image": features.float().cpu()}
 
