@@ -19,6 +19,7 @@ spent. The variant (T2V / I2V / VACE, 1.3B / 14B) comes from the configs and ten
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,14 +172,7 @@ def _expected_shapes(build) -> dict[str, tuple[int, ...]]:
 
 def _check_against(files: tuple[Path, ...], found, expected, what: str, ignore=()) -> int:
     check_shapes(files[0] if len(files) == 1 else files[0].parent, expected, found, what, ignore)
-    return sum(_numel(info.shape) for name, info in found.items() if name not in ignore)
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    return sum(math.prod(info.shape) for name, info in found.items() if name not in ignore)
 
 
 _TIED_T5 = ("encoder.embed_tokens.weight", "shared.weight", "lm_head.weight")
