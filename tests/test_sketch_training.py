@@ -26,6 +26,15 @@ def test_noise_levels_mix_shared_per_frame_and_clean_context():
     assert leading.any() and trailing.any() and (clean[:, 0] & clean[:, -1]).any()
 
 
+def test_noise_levels_practise_the_first_sampling_steps():
+    # the first steps of a sample (σ ≥ 0.95) decide the layout from the prompt alone: they need practice
+    settings = TrainSettings(stage="denoiser", per_frame_noise=0.0, clean_context=0.0)
+    sigmas = sample_sigmas(torch.Generator().manual_seed(1), 4000, 1, settings)
+    top = float((sigmas >= 0.95).float().mean())
+    assert 0.13 < top < 0.22  # the top share plus what the shifted logit-normal and uniform give
+    assert float((sigmas < 0.5).float().mean()) > 0.1  # low noise levels are still trained
+
+
 def test_training_batches_never_show_held_out_combinations():
     rng = np.random.default_rng(0)
     video, captions, scenes = world_batch(rng, 12, 8, 64, 48)
