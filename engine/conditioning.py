@@ -139,12 +139,17 @@ def plan_conditioning(backend: Backend, request: GenerationRequest) -> Condition
     )
 
 
-def window_pixels(plan: ConditioningPlan, request: GenerationRequest) -> tuple[np.ndarray, np.ndarray]:
+def window_pixels(
+    plan: ConditioningPlan, request: GenerationRequest, *, require_frames: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """The window as pixels for context-video models: uint8 frames `[F, H, W, 3]` (mid-grey where nothing
-    is known) and `known [F]` bool."""
+    is known) and `known [F]` bool. Known items given only as latents are an error, or left out as
+    unknown with `require_frames=False`."""
     frames = np.full((plan.window_frames, request.height, request.width, 3), 128, dtype=np.uint8)
     known = np.zeros(plan.window_frames, dtype=bool)
     for item in request.known:
+        if item.frames is None and not require_frames:
+            continue
         if item.frames is None:
             raise InvalidRequestError(
                 f"{item.source or 'A conditioning take'} has no frames to show the model: re-render it "

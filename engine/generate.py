@@ -16,6 +16,7 @@ from engine.errors import GenerationCancelled
 from engine.requests import GenerationRequest, resolve
 from engine.sampling import get_sampler
 from engine.sampling.guidance import guided_denoiser
+from engine.seams import SEAM_FADE_SECONDS, match_seams
 
 StepCallback = Callable[[int, int], None]  # (steps done, total)
 PreviewCallback = Callable[[np.ndarray], None]  # uint8 [T, h, w, 3], one image per latent frame
@@ -84,6 +85,9 @@ def run_generation(
     if should_stop is not None and should_stop():
         raise GenerationCancelled()
     window = backend.decode_latents(x, starts_clip=layout.first_frame_alone and plan.window_start == 0)
+    if request.known and request.match_seams:  # the decoder's error on known frames, carried across the joins
+        real, known = window_pixels(plan, request, require_frames=False)
+        window = match_seams(window, real, known, round(request.fps * SEAM_FADE_SECONDS))
     frames = window[plan.output_start : plan.output_start + request.frames]
     aligned = layout.latent_start(first_out) == plan.output_start and (
         last_out + 1 >= x.shape[2] or layout.latent_start(last_out + 1) == plan.output_start + request.frames

@@ -116,6 +116,7 @@ class GenerationRequest:
     sampler: str | None = None
     model: str = "sketch"
     known: tuple[KnownFrames, ...] = ()
+    match_seams: bool = True  # carry the decoder's error on known frames into the frames beside them
 
     def replace(self, **changes) -> GenerationRequest:
         return dataclasses.replace(self, **changes)

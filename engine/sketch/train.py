@@ -141,7 +141,7 @@ def _logit_normal(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def _training_sigmas(rng: torch.Generator, shape: tuple[int, ...], settings: TrainSettings) -> torch.Tensor:
-    """σ for training: logit-normal warped by `sigma_shift`, mixed with a uniform share and a share at the top.
+    """σ for training: shifted logit-normal, mixed with a uniform share and a share at the top.
 
     Plain logit-normal(0, 1) puts ~1 % of samples above σ = 0.9; there the model must draw the scene's
     layout from the prompt alone (the input holds almost no signal), and a model that never practised
