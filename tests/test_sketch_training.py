@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from engine.sketch.data import is_held_out, world_batch
-from engine.sketch.evaluate import ground_of, motion_of, offworld_clip, seam_jump, sky_of, subject_colour_of
+from engine.sketch.evaluate import (
+    evaluate,
+    ground_of,
+    motion_of,
+    offworld_clip,
+    seam_jump,
+    sky_of,
+    subject_colour_of,
+)
 from engine.sketch.train import TrainSettings, load_or_create, main, sample_sigmas
 from engine.sketch.world import SceneSpec, SubjectSpec, render
 
@@ -84,3 +92,14 @@ def test_seam_jump_is_about_one_for_a_continuous_clip_and_large_for_a_cut(scene_
     _, frames = scene_clip
     assert seam_jump(frames[:12], frames[12:]) < 1.5
     assert seam_jump(frames[:12], offworld_clip(12, 128, 80)) > 5
+
+
+def test_the_evaluation_reports_every_figure_beside_its_reference(sketch_backend):
+    report = evaluate(sketch_backend, prompts=1, steps=1)
+    for name in ("colour", "ground", "sky", "motion"):
+        assert 0.0 <= report[f"adherence_{name}"] <= 1.0
+    for name in ("extend", "bridge"):
+        assert report[f"continuation_error_{name}_freeze"] > 0.0  # the world's subjects move
+        assert 0.0 < report[f"continuation_error_{name}"] < 255.0
+        assert report[f"seam_jump_{name}"] > 0.0
+    assert report["seam_jump_offworld"] > 0.0

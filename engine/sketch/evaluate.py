@@ -6,7 +6,9 @@ Adherence is measured from the frames with simple image analysis against the wor
 the subject's colour (the dominant non-background colour), the ground band, the sky band, and the
 subject's motion (its colour centroid over time). Extension and bridge quality are the seam jump: the
 mean frame difference across a join divided by the median frame difference inside the clips (1 = a join
-as smooth as the footage itself), on world clips and on clips the world did not make.
+as smooth as the footage itself), on world clips and on clips the world did not make; and the error
+against the world's true render of those frames, beside a reference measured in the same run (a frozen
+last frame for an extension, a cross-dissolve for a bridge: what an editor without the model would do).
 """
 
 from __future__ import annotations
@@ -96,6 +98,11 @@ def seam_jump(before: np.ndarray, after: np.ndarray) -> float:
     return join / max(typical, 0.5)
 
 
+def continuation_error(made: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute difference (0–255 levels) between generated frames and the true render of that time."""
+    return float(np.abs(made.astype(np.float32) - truth.astype(np.float32)).mean())
+
+
 def _eval_scenes(count: int, seed: int) -> list[SceneSpec]:
     rng = np.random.default_rng(seed)
     scenes = []
@@ -132,24 +139,31 @@ def evaluate(backend: SketchBackend, prompts: int = 16, steps: int | None = None
         hits["motion"].append(motion_of(out, subject.color) == subject.motion)
     report = {f"adherence_{k}": float(np.mean(v)) for k, v in hits.items()}
 
-    context = caps.context_frames
+    context, gap = caps.context_frames, 4 * 4
     seams, bridges, offworld = [], [], []
+    errors: dict[str, list[float]] = {"extend": [], "bridge": [], "extend_freeze": [], "bridge_freeze": []}
     for i, scene in enumerate(_eval_scenes(max(2, prompts // 4), seed + 99)):
-        clip = render(scene, 2 * frames, width, height).frames
-        left, right = clip[:frames], clip[frames:]
+        clip = render(scene, 2 * frames + gap, width, height).frames
+        left, truth, right = clip[:frames], clip[frames : 2 * frames], clip[frames + gap :]
         base = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, frames=frames)
         new = run_generation(backend, base.replace(known=(KnownFrames(-context, left[-context:]),))).frames
         seams.append(seam_jump(left, new))
-        gap = 4 * 4
+        errors["extend"].append(continuation_error(new, truth))
+        errors["extend_freeze"].append(continuation_error(np.repeat(left[-1:], frames, axis=0), truth))
         bridge_request = base.replace(
             frames=gap, known=(KnownFrames(-context, left[-context:]), KnownFrames(gap, right[:context]))
         )
         bridged = run_generation(backend, bridge_request).frames
         bridges.append((seam_jump(left, bridged) + seam_jump(bridged, right)) / 2)
+        errors["bridge"].append(continuation_error(bridged, truth[:gap]))
+        crossfade = np.linspace(0, 1, gap + 2)[1:-1, None, None, None]  # the plain editor's answer
+        dissolve = (1 - crossfade) * left[-1].astype(np.float32) + crossfade * right[0].astype(np.float32)
+        errors["bridge_freeze"].append(continuation_error(dissolve, truth[:gap]))
     plain = offworld_clip(frames, width, height)
     request = GenerationRequest(prompt="a white ball moves right", seed=seed, steps=steps, frames=frames)
     new = run_generation(backend, request.replace(known=(KnownFrames(-context, plain[-context:]),))).frames
     offworld.append(seam_jump(plain, new))
+    report.update({f"continuation_error_{k}": float(np.median(v)) for k, v in errors.items()})
     report.update(
         seam_jump_extend=float(np.median(seams)),
         seam_jump_bridge=float(np.median(bridges)),
