@@ -81,3 +81,25 @@ def test_preview_map_is_fitted_and_gives_one_image_per_latent_frame(sketch_backe
     assert preview.dtype == np.uint8 and preview.shape == (3, 5, 8, 3)
     weight = sketch_backend.modules.preview.weight
     assert weight.shape == (c, 3) and float(weight.abs().sum()) > 0  # fitted by least squares at load
+
+
+@pytest.mark.parametrize(
+    ("prompt", "colour", "ground"),
+    [
+        ("a red ball rolls right on grass during the day", "red", "grass"),
+        ("a yellow car drives left on a road in the daytime", "yellow", "road"),
+    ],
+)
+def test_the_shipped_model_draws_the_named_colour_and_ground(prompt, colour, ground):
+    from engine.generate import run_generation
+    from engine.requests import GenerationRequest
+    from engine.sketch.evaluate import GROUND_COLORS, SUBJECT_COLORS, ground_of, subject_pixels
+
+    backend = SketchBackend.load(choice=pick_device("cpu"))
+    assert backend.trained  # the weights in resources/, not random ones
+    frames = run_generation(backend, GenerationRequest(prompt=prompt, seed=0)).frames  # [36, 80, 128, 3]
+    assert ground_of(frames) == ground
+    band = frames[:, int(0.82 * frames.shape[1]) :].reshape(-1, 3).astype(float).mean(axis=0)
+    assert np.linalg.norm(band - GROUND_COLORS[ground]) < 60  # the ground band has the ground's colour
+    found = subject_pixels(frames, SUBJECT_COLORS[colour])  # [T] pixels of the colour off the background
+    assert np.median(found) >= 25  # the subject is there, in its colour, through the clip

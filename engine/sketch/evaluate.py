@@ -57,15 +57,18 @@ def _colour_mask(frames: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray
     return distance < COLOUR_DISTANCE  # [T, H, W]
 
 
-def subject_colour_of(frames: np.ndarray) -> str | None:
-    """The subject colour covering the most pixels once the detected ground and sky colours are removed."""
+def subject_pixels(frames: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """Pixels per frame `[T]` near `colour` once the detected ground and sky colours are removed: what of the
+    colour lies in the subjects' region rather than the background."""
     background = _colour_mask(frames, GROUND_COLORS[ground_of(frames)]) | _colour_mask(
         frames, SKY_COLORS[sky_of(frames)]
     )
-    counts = {
-        name: int((_colour_mask(frames, rgb) & ~background).sum()) / len(frames)
-        for name, rgb in SUBJECT_COLORS.items()
-    }
+    return (_colour_mask(frames, colour) & ~background).sum(axis=(1, 2))
+
+
+def subject_colour_of(frames: np.ndarray) -> str | None:
+    """The subject colour covering the most pixels once the detected ground and sky colours are removed."""
+    counts = {name: float(subject_pixels(frames, rgb).mean()) for name, rgb in SUBJECT_COLORS.items()}
     best = max(counts, key=counts.get)
     return best if counts[best] >= MIN_SUBJECT_PIXELS else None
 
