@@ -1,5 +1,7 @@
 """Sketch training and evaluation tools: noise-level sampling, a short resumable run, the metrics."""
 
+import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -16,7 +18,7 @@ from engine.sketch.evaluate import (
     sky_of,
     subject_colour_of,
 )
-from engine.sketch.train import TrainSettings, load_or_create, main, sample_sigmas
+from engine.sketch.train import TrainSettings, _lr, load_or_create, main, sample_sigmas
 from engine.sketch.world import SceneSpec, SubjectSpec, render
 
 
@@ -43,6 +45,15 @@ def test_noise_levels_practise_the_first_sampling_steps():
     assert float((sigmas < 0.5).float().mean()) > 0.1  # low noise levels are still trained
 
 
+def test_a_last_run_anneals_the_learning_rate_over_its_minutes():
+    plain = TrainSettings(stage="denoiser", lr=1e-3, warmup=10)
+    annealed = dataclasses.replace(plain, anneal=True)
+    assert _lr(0, plain) == pytest.approx(1e-4) and _lr(500, plain, 0.9) == pytest.approx(1e-3)
+    rates = [_lr(500, annealed, t) for t in np.linspace(0, 1, 11)]
+    assert rates[0] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-4)
+    assert all(a > b for a, b in itertools.pairwise(rates))
+
+
 def test_training_batches_never_show_held_out_combinations():
     rng = np.random.default_rng(0)
     video, captions, scenes = world_batch(rng, 12, 8, 64, 48)
@@ -64,6 +75,8 @@ def test_a_short_run_saves_loadable_weights_and_resumes(tmp_path):
     assert step >= 1
     log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert any(r["stage"] == "autoencoder-eval" for r in log)
+    runs = [r for r in log if r["stage"] == "run"]  # each run's settings, to reproduce a staged checkpoint
+    assert [r["settings"]["stage"] for r in runs] == ["autoencoder", "denoiser"] and runs[1]["step"] == 0
     from engine.backends.sketch import SketchBackend
     from engine.device import pick_device
 

@@ -58,6 +58,7 @@ class TrainSettings:
     frames: int = 36
     lr: float = 1e-3
     warmup: int = 200
+    anneal: bool = False  # cosine-decay the learning rate to a tenth over this run's minutes (a last run)
     ema: float = 0.995
     caption_dropout: float = 0.1
     per_frame_noise: float = 0.5  # share of samples with an independent σ per latent frame
@@ -131,9 +132,23 @@ def _update_ema(ema: torch.nn.Module, raw: torch.nn.Module, decay: float) -> Non
         e.copy_(r)
 
 
-def _lr(steps_this_run: int, settings: TrainSettings) -> float:
-    """Linear warm-up at the start of every run: a resumed run starts with fresh optimizer moments."""
-    return settings.lr * min(1.0, (steps_this_run + 1) / settings.warmup)
+def _lr(steps_this_run: int, settings: TrainSettings, elapsed: float = 0.0) -> float:
+    """Linear warm-up at the start of every run (a resumed run starts with fresh optimizer moments); with
+    `anneal`, a cosine decay to a tenth as the run's wall-clock budget (`elapsed` ∈ [0, 1]) is spent."""
+    lr = settings.lr * min(1.0, (steps_this_run + 1) / settings.warmup)
+    if settings.anneal:
+        lr *= 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(max(elapsed, 0.0), 1.0)))
+    return lr
+
+
+def _log_run(settings: TrainSettings, step: int) -> None:
+    """Each run's settings go in the log, so a checkpoint trained in stages can be reproduced."""
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()}
+    _log(settings.out, {"stage": "run", "step": step, "settings": values, "time": time.time()})
+
+
+def _spent(started: float, settings: TrainSettings) -> float:
+    return (time.monotonic() - started) / max(60 * settings.minutes, 1e-9)
 
 
 def _logit_normal(rng: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
@@ -191,17 +206,19 @@ def train_autoencoder(settings: TrainSettings) -> None:
     ae = raw.autoencoder.train()
     optimizer = torch.optim.AdamW(ae.parameters(), lr=settings.lr, betas=(0.9, 0.99), weight_decay=0.0)
     rng = np.random.default_rng(settings.seed + step)
-    deadline = time.monotonic() + 60 * settings.minutes
+    started = time.monotonic()
+    deadline = started + 60 * settings.minutes
     last_save = time.monotonic()
     bar = tqdm(desc="autoencoder", unit="step", initial=step)
     first_step = step
+    _log_run(settings, step)
     while step == first_step or time.monotonic() < deadline:  # at least one step per run
         video, _, _ = world_batch(rng, settings.batch, settings.ae_frames, config.width, config.height)
         video = _random_crop(
             video, settings.ae_crop, config.autoencoder.spatial_factor, rng
         )  # [B, 3, F, h, w]
         for group in optimizer.param_groups:
-            group["lr"] = _lr(step - first_step, settings)
+            group["lr"] = _lr(step - first_step, settings, _spent(started, settings))
         z = ae.encode(video)  # [B, z, 4, h, w]
         noisy = z + 0.05 * torch.randn_like(z) * z.detach().std()  # decoder robust to small latent errors
         recon = ae.decode(noisy)
@@ -303,12 +320,14 @@ def train_denoiser(settings: TrainSettings) -> None:
     rng = np.random.default_rng(settings.seed + 1000 + step)
     torch_rng = torch.Generator().manual_seed(settings.seed + step)
     _, ph, pw = config.denoiser.patch_size
-    deadline = time.monotonic() + 60 * settings.minutes
+    started = time.monotonic()
+    deadline = started + 60 * settings.minutes
     last_save = time.monotonic()
     bar = tqdm(desc="denoiser", unit="step", initial=step)
     losses: list[float] = []
     pool = LatentPool(ae, mean, std, config, settings, rng)
     first_step = step
+    _log_run(settings, step)
     while step == first_step or time.monotonic() < deadline:  # at least one step per run
         x0, captions = pool.batch(settings.batch)  # [B, z, T, h, w]
         b, _, t, h, w = x0.shape
@@ -325,7 +344,7 @@ def train_denoiser(settings: TrainSettings) -> None:
         weight = (sigmas > 0).float().view(b, 1, t, 1, 1)  # clean context frames are not learned
         loss = ((v - (noise - x0)) ** 2 * weight).sum() / (weight.sum() * x0.shape[1] * h * w).clamp_min(1)
         for group in optimizer.param_groups:
-            group["lr"] = _lr(step - first_step, settings)
+            group["lr"] = _lr(step - first_step, settings, _spent(started, settings))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
