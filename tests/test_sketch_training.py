@@ -69,14 +69,16 @@ def test_a_short_run_saves_loadable_weights_and_resumes(tmp_path):
     config, _, _, _ = load_or_create(tmp_path)
     assert len(config.latent_mean) == config.autoencoder.latent_channels
     main(
-        ["denoiser", "--out", out, "--minutes", "0.001", "--batch", "1", "--frames", "8", "--eval-every", "0"]
-    )
+        ["denoiser", "--out", out, "--minutes", "0.001", "--batch", "1", "--frames", "8", "--eval-every", "0",
+         "--anneal"]
+    )  # fmt: skip
     *_, step = load_or_create(tmp_path)
     assert step >= 1
     log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert any(r["stage"] == "autoencoder-eval" for r in log)
     runs = [r for r in log if r["stage"] == "run"]  # each run's settings, to reproduce a staged checkpoint
     assert [r["settings"]["stage"] for r in runs] == ["autoencoder", "denoiser"] and runs[1]["step"] == 0
+    assert runs[1]["settings"]["anneal"] is True and runs[0]["settings"]["anneal"] is False
     from engine.backends.sketch import SketchBackend
     from engine.device import pick_device
 

@@ -394,8 +394,12 @@ def main(argv: list[str] | None = None) -> None:
         if field.name == "stage":
             continue
         default = getattr(defaults, field.name)
+        flag = f"--{field.name.replace('_', '-')}"
+        if isinstance(default, bool):  # --anneal / --no-anneal
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            continue
         kind = Path if field.name == "out" else type(default)
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=default)
+        parser.add_argument(flag, type=kind, default=default)
     args = vars(parser.parse_args(argv))
     settings = TrainSettings(**args)
     if settings.threads:
