@@ -10,15 +10,17 @@ import torch
 
 from engine.sketch.data import is_held_out, world_batch
 from engine.sketch.evaluate import (
+    _eval_scenes,
     evaluate,
     ground_of,
+    measurable,
     motion_of,
     offworld_clip,
     seam_jump,
     sky_of,
     subject_colour_of,
 )
-from engine.sketch.train import TrainSettings, _lr, load_or_create, main, sample_sigmas
+from engine.sketch.train import TrainSettings, _lr, load_or_create, main, motion_weights, sample_sigmas
 from engine.sketch.world import SceneSpec, SubjectSpec, render
 
 
@@ -118,3 +120,27 @@ def test_the_evaluation_reports_every_figure_beside_its_reference(sketch_backend
         assert 0.0 < report[f"continuation_error_{name}"] < 255.0
         assert report[f"seam_jump_{name}"] > 0.0
     assert report["seam_jump_offworld"] > 0.0
+
+
+def test_motion_weights_favour_what_moves_over_the_still_backdrop():
+    x0 = torch.zeros(1, 4, 6, 8, 8)  # [B, z, T, h, w]: a still backdrop …
+    for t in range(6):
+        x0[0, :, t, 2, t] = 3.0  # … and a subject crossing it
+    weights = motion_weights(x0, strength=1.0)
+    assert weights.shape == (1, 1, 6, 8, 8)
+    assert weights[0, 0, 3, 2, 3] > 3 * weights[0, 0, 3, 6, 6]  # the subject outweighs the backdrop
+    assert torch.allclose(motion_weights(x0, strength=0.0), torch.ones(1, 1, 6, 8, 8))  # off: plain mean
+
+
+def test_the_motion_detector_reads_every_true_motion_of_held_out_scenes():
+    scenes = _eval_scenes(36, seed=3)
+    assert {s.subjects[0].motion for s in scenes} == {"left", "right", "up", "down", "bounce", "still"}
+    for scene in scenes:
+        subject = scene.subjects[0]
+        assert motion_of(render(scene, 36, 128, 80).frames, subject.color) == subject.motion, scene
+
+
+def test_scenes_whose_subject_matches_its_backdrop_are_not_measured():
+    white, red = (SubjectSpec("ball", colour, "still", "slow", x=0.5, y=0.9) for colour in ("white", "red"))
+    assert not measurable(SceneSpec(subjects=(white,), ground="snow", sky="day"))
+    assert measurable(SceneSpec(subjects=(red,), ground="snow", sky="day"))

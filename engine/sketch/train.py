@@ -66,6 +66,8 @@ class TrainSettings:
     uniform_sigma: float = 0.1  # share of σ drawn uniformly in [0, 1] (covers both ends, σ = 1 included)
     top_sigma: float = 0.15  # share of σ drawn uniformly in [0.95, 1]: the first sampling steps
     clean_context: float = 0.35  # share of samples with clean leading and/or trailing latent frames
+    context_latents: int = 2  # at most this many clean latent frames at either end
+    motion_weight: float = 0.0  # extra loss weight where the clip changes over time (subjects, not backdrop)
     save_minutes: float = 10.0
     ae_frames: int = 8  # the autoencoder is convolutional: it trains on short crops, 6× cheaper per step
     ae_crop: int = 48  # square crop side in pixels (a multiple of the spatial factor)
@@ -181,7 +183,7 @@ def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: Train
     sigmas = torch.where(per_frame, independent, shared).clone()
     for b in range(batch):
         if torch.rand(1, generator=rng).item() < settings.clean_context and frames > 2:
-            lead, trail = torch.randint(0, 3, (2,), generator=rng).tolist()
+            lead, trail = torch.randint(0, settings.context_latents + 1, (2,), generator=rng).tolist()
             if lead == trail == 0:
                 lead = 1
             lead, trail = min(lead, frames - 2), min(trail, frames - 1 - min(lead, frames - 2))
@@ -189,6 +191,19 @@ def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: Train
             if trail:
                 sigmas[b, frames - trail :] = 0.0
     return sigmas
+
+
+def motion_weights(x0: torch.Tensor, strength: float, cap: float = 8.0) -> torch.Tensor:
+    """Loss weights `[B, 1, T, h, w]` for clean latents `x0 [B, z, T, h, w]`: 1 plus `strength` times how far
+    each latent pixel strays from its mean over the clip, relative to the clip's average (capped at `cap`).
+
+    The backdrop fills most of a frame and stays put, so a plain mean loss is mostly about the backdrop;
+    the subject, its motion and carrying it on from context frames are a few percent of the loss. This
+    puts them nearer even. Each sample's weights average 1 + `strength`.
+    """
+    deviation = (x0 - x0.mean(dim=2, keepdim=True)).abs().mean(dim=1, keepdim=True)  # [B, 1, T, h, w]
+    relative = deviation / deviation.mean(dim=(2, 3, 4), keepdim=True).clamp_min(1e-6)
+    return 1.0 + strength * relative.clamp(max=cap)
 
 
 def _random_crop(video: torch.Tensor, side: int, multiple: int, rng: np.random.Generator) -> torch.Tensor:
@@ -341,8 +356,9 @@ def train_denoiser(settings: TrainSettings) -> None:
         v = raw.denoiser(hidden_states=xt, timestep=timestep, encoder_hidden_states=text, return_dict=False)[
             0
         ]
-        weight = (sigmas > 0).float().view(b, 1, t, 1, 1)  # clean context frames are not learned
-        loss = ((v - (noise - x0)) ** 2 * weight).sum() / (weight.sum() * x0.shape[1] * h * w).clamp_min(1)
+        learned = (sigmas > 0).float().view(b, 1, t, 1, 1)  # clean context frames are not learned
+        weight = learned * motion_weights(x0, settings.motion_weight)  # [B, 1, T, h, w]
+        loss = ((v - (noise - x0)) ** 2 * weight).sum() / (weight.sum() * x0.shape[1]).clamp_min(1e-6)
         for group in optimizer.param_groups:
             group["lr"] = _lr(step - first_step, settings, _spent(started, settings))
         optimizer.zero_grad(set_to_none=True)

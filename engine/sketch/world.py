@@ -979,6 +979,11 @@ def _draw_weather(frames: np.ndarray, scene: SceneSpec, g: _Frame) -> None:
 # --- rendering ---------------------------------------------------------------------------------------------
 
 
+def render_background(scene: SceneSpec, frames: int, width: int, height: int) -> np.ndarray:
+    """The scene's sky, ground and weather without its subjects: `[T, H, W, 3]` uint8."""
+    return _background(scene, _frame_geometry(scene, frames, width, height, BASE_FPS, 0))
+
+
 def render(
     scene: SceneSpec, frames: int, width: int, height: int, fps: float = BASE_FPS, start_frame: int = 0
 ) -> Clip:
