@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from engine.sketch.data import is_held_out, world_batch
 from engine.sketch.evaluate import (
@@ -86,6 +87,16 @@ def test_a_short_run_saves_loadable_weights_and_resumes(tmp_path):
 
     backend = SketchBackend.load(tmp_path, pick_device("cpu"))
     assert backend.trained and backend.capabilities.latent_channels == config.autoencoder.latent_channels
+
+    # refining the decoder changes the decoder only: the latent space and the denoiser stay as they were
+    before = load_file(str(tmp_path / "sketch.safetensors"))
+    main(["decoder", "--out", out, "--minutes", "0.001", "--batch", "1", "--temporal-loss", "1"])
+    after = load_file(str(tmp_path / "sketch.safetensors"))
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed and all(name.startswith(("autoencoder.", "preview.")) for name in changed)
+    assert not any(name.startswith(("autoencoder.encoder", "autoencoder.fold")) for name in changed)
+    refined, *_, resumed_step = load_or_create(tmp_path)
+    assert refined.latent_mean == config.latent_mean and resumed_step == step
 
 
 @pytest.fixture(scope="module")

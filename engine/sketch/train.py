@@ -50,7 +50,7 @@ LOG_NAME = "train_log.jsonl"
 
 @dataclass(frozen=True)
 class TrainSettings:
-    stage: str  # "autoencoder" or "denoiser"
+    stage: str  # "autoencoder", "denoiser" or "decoder"
     out: Path = DEFAULT_FOLDER
     minutes: float = 60.0
     seed: int = 0
@@ -71,6 +71,8 @@ class TrainSettings:
     save_minutes: float = 10.0
     ae_frames: int = 8  # the autoencoder is convolutional: it trains on short crops, 6× cheaper per step
     ae_crop: int = 48  # square crop side in pixels (a multiple of the spatial factor)
+    latent_noise: float = 0.05  # latent jitter while training the decoder (× latent std): robustness
+    temporal_loss: float = 0.0  # weight of matching frame-to-frame changes (against flicker)
     pool_size: int = 256  # encoded clips kept for denoiser training
     pool_refresh: int = 2  # new clips per step: each clip is drawn about batch / refresh = 4 times
     eval_every: int = 500
@@ -215,68 +217,122 @@ def _random_crop(video: torch.Tensor, side: int, multiple: int, rng: np.random.G
     return video[..., top : top + side, left : left + side]
 
 
-# --- stage 1: autoencoder -------------------------------------------------------------------------
-def train_autoencoder(settings: TrainSettings) -> None:
+# --- stage 1: autoencoder (and, later, its decoder alone) ----------------------------------------------
+def _reconstruction_loss(recon: torch.Tensor, video: torch.Tensor, temporal: float) -> torch.Tensor:
+    """L1 + MSE on frames `[B, 3, F, H, W]`, plus `temporal` × L1 on the change from frame to frame: a
+    decoder that gets each frame about right but not the same way twice flickers."""
+    loss = F.l1_loss(recon, video) + F.mse_loss(recon, video)
+    if temporal:
+        loss = loss + temporal * F.l1_loss(recon.diff(dim=2), video.diff(dim=2))
+    return loss
+
+
+def _fit_autoencoder(settings: TrainSettings, decoder_only: bool) -> tuple:
+    """The autoencoder's training loop; with `decoder_only` the encoder (so the latent space the denoiser
+    learned) stays fixed and only the decoder learns. Returns (config, raw, ema, denoiser step)."""
     config, raw, ema, step = load_or_create(settings.out)
     ae = raw.autoencoder.train()
-    optimizer = torch.optim.AdamW(ae.parameters(), lr=settings.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    rng = np.random.default_rng(settings.seed + step)
+    if decoder_only:
+        if not config.latent_mean:
+            raise SystemExit("train the autoencoder first: python -m engine.sketch.train autoencoder")
+        ae.encoder.requires_grad_(False)
+        ae.fold.requires_grad_(False)
+    learned = [p for p in ae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(learned, lr=settings.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    ae_step = 0 if decoder_only else step
+    rng = np.random.default_rng(settings.seed + ae_step + (777 if decoder_only else 0))
     started = time.monotonic()
     deadline = started + 60 * settings.minutes
     last_save = time.monotonic()
-    bar = tqdm(desc="autoencoder", unit="step", initial=step)
-    first_step = step
-    _log_run(settings, step)
-    while step == first_step or time.monotonic() < deadline:  # at least one step per run
+    stage = "decoder" if decoder_only else "autoencoder"
+    bar = tqdm(desc=stage, unit="step", initial=ae_step)
+    first_step = ae_step
+    _log_run(settings, ae_step)
+    while ae_step == first_step or time.monotonic() < deadline:  # at least one step per run
         video, _, _ = world_batch(rng, settings.batch, settings.ae_frames, config.width, config.height)
         video = _random_crop(
             video, settings.ae_crop, config.autoencoder.spatial_factor, rng
         )  # [B, 3, F, h, w]
         for group in optimizer.param_groups:
-            group["lr"] = _lr(step - first_step, settings, _spent(started, settings))
-        z = ae.encode(video)  # [B, z, 4, h, w]
-        noisy = z + 0.05 * torch.randn_like(z) * z.detach().std()  # decoder robust to small latent errors
-        recon = ae.decode(noisy)
-        loss = F.l1_loss(recon, video) + F.mse_loss(recon, video) + 1e-4 * z.pow(2).mean()
+            group["lr"] = _lr(ae_step - first_step, settings, _spent(started, settings))
+        if decoder_only:
+            with torch.no_grad():
+                z = ae.encode(video)  # [B, z, F/4, h, w]
+        else:
+            z = ae.encode(video)
+        jitter = settings.latent_noise * torch.randn_like(z)  # decoder robust to small latent errors
+        if decoder_only:  # per channel, as the denoiser's errors are (it works on normalised latents)
+            jitter = jitter * torch.tensor(config.latent_std).view(1, -1, 1, 1, 1)
+        else:
+            jitter = jitter * z.detach().std()
+        recon = ae.decode(z + jitter)
+        loss = _reconstruction_loss(recon, video, settings.temporal_loss)
+        if not decoder_only:
+            loss = loss + 1e-4 * z.pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(learned, 1.0)
         optimizer.step()
         _update_ema(ema.autoencoder, ae, settings.ema)
-        step += 1
+        ae_step += 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.4f}")
-        if step % 50 == 0:
-            _log(
-                settings.out, {"stage": "autoencoder", "step": step, "loss": loss.item(), "time": time.time()}
-            )
-        if time.monotonic() - last_save > 60 * settings.save_minutes:
-            save_checkpoint(settings.out, config, raw, ema, step, "autoencoder")
+        if ae_step % 50 == 0:
+            _log(settings.out, {"stage": stage, "step": ae_step, "loss": loss.item(), "time": time.time()})
+        if not decoder_only and time.monotonic() - last_save > 60 * settings.save_minutes:
+            save_checkpoint(settings.out, config, raw, ema, ae_step, "autoencoder")
             last_save = time.monotonic()
     bar.close()
+    return config, raw, ema, step
+
+
+def train_autoencoder(settings: TrainSettings) -> None:
+    config, raw, ema, _ = _fit_autoencoder(settings, decoder_only=False)
     config = finish_autoencoder(config, ema, np.random.default_rng(12345), settings.out)
     raw.autoencoder.load_state_dict(ema.autoencoder.state_dict())
     raw.preview.load_state_dict(ema.preview.state_dict())
     save_checkpoint(settings.out, config, raw, ema, 0, "autoencoder")  # the denoiser stage counts from 0
 
 
+def train_decoder(settings: TrainSettings) -> None:
+    """Refine the decoder of a trained model (its denoiser and latent space untouched), then refit the
+    preview map. The run is saved once, at its end."""
+    config, raw, ema, step = _fit_autoencoder(settings, decoder_only=True)
+    finish_autoencoder(config, ema, np.random.default_rng(12345), settings.out, measure_statistics=False)
+    raw.autoencoder.load_state_dict(ema.autoencoder.state_dict())
+    raw.preview.load_state_dict(ema.preview.state_dict())
+    save_checkpoint(settings.out, config, raw, ema, step, "denoiser")  # the denoiser resumes at `step`
+
+
 @torch.no_grad()
 def finish_autoencoder(
-    config: SketchConfig, modules: SketchModules, rng: np.random.Generator, out: Path
+    config: SketchConfig,
+    modules: SketchModules,
+    rng: np.random.Generator,
+    out: Path,
+    measure_statistics: bool = True,
 ) -> SketchConfig:
-    """Measure latent statistics, fit the preview map, report reconstruction PSNR."""
+    """Measure latent statistics (or keep the config's, which a trained denoiser depends on), fit the
+    preview map, report reconstruction PSNR and flicker (frame-to-frame change beyond the footage's own)."""
     ae = modules.autoencoder.eval()
     video, _, _ = world_batch(rng, 24, 16, config.width, config.height)
     z = torch.cat([ae.encode(video[i : i + 4]) for i in range(0, len(video), 4)])  # [N, z, T, h, w]
-    mean = z.mean(dim=(0, 2, 3, 4))
-    std = z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
+    if measure_statistics:
+        mean, std = z.mean(dim=(0, 2, 3, 4)), z.std(dim=(0, 2, 3, 4)).clamp_min(1e-3)
+    else:
+        mean, std = torch.tensor(config.latent_mean), torch.tensor(config.latent_std)
     recon = torch.cat([ae.decode(z[i : i + 4]) for i in range(0, len(z), 4)]).clamp(-1, 1)
     mse = F.mse_loss((recon + 1) / 2, (video + 1) / 2).item()
+    change = [127.5 * v.diff(dim=2).abs().mean().item() for v in (recon, video)]  # 0–255 levels / frame
     normalised = (z - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     rms = fit_linear_preview(modules.preview, normalised, recon, config.autoencoder.temporal_factor)
     psnr = 10 * math.log10(1.0 / max(mse, 1e-10))
-    print(f"autoencoder: PSNR {psnr:.2f} dB on fresh clips, preview map RMS {rms:.3f}")
-    _log(out, {"stage": "autoencoder-eval", "psnr_db": psnr, "preview_rms": rms, "time": time.time()})
+    print(
+        f"autoencoder: PSNR {psnr:.2f} dB on fresh clips, frame-to-frame change {change[0]:.2f} "
+        f"(footage {change[1]:.2f}), preview map RMS {rms:.3f}"
+    )
+    record = {"psnr_db": psnr, "frame_change": change[0], "footage_change": change[1], "preview_rms": rms}
+    _log(out, {"stage": "autoencoder-eval", **record, "time": time.time()})
     return dataclasses.replace(config, latent_mean=tuple(mean.tolist()), latent_std=tuple(std.tolist()))
 
 
@@ -404,7 +460,7 @@ def _evaluate(settings: TrainSettings, step: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("autoencoder", "denoiser"))
+    parser.add_argument("stage", choices=("autoencoder", "denoiser", "decoder"))
     defaults = TrainSettings(stage="denoiser")
     for field in dataclasses.fields(TrainSettings):
         if field.name == "stage":
@@ -421,7 +477,9 @@ def main(argv: list[str] | None = None) -> None:
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
-    {"autoencoder": train_autoencoder, "denoiser": train_denoiser}[settings.stage](settings)
+    {"autoencoder": train_autoencoder, "denoiser": train_denoiser, "decoder": train_decoder}[settings.stage](
+        settings
+    )
 
 
 if __name__ == "__main__":
