@@ -449,11 +449,16 @@ def train_denoiser(settings: TrainSettings) -> None:
 
 
 def _evaluate(settings: TrainSettings, step: int) -> None:
+    """The quick evaluation into the log. A failure is logged and shown, and training goes on: an hours-long
+    run is not lost to a broken metric (a checkpoint can be evaluated again afterwards)."""
+    from engine.sketch.evaluate import quick_report
+
     try:
-        from engine.sketch.evaluate import quick_report
-    except ImportError:
+        report = quick_report(settings.out)
+    except Exception as error:  # any failure of the metric: reported, then training goes on
+        _log(settings.out, {"stage": "eval-failed", "step": step, "error": repr(error), "time": time.time()})
+        print(f"\nstep {step}: evaluation failed: {error!r}")
         return
-    report = quick_report(settings.out)
     _log(settings.out, {"stage": "eval", "step": step, **report, "time": time.time()})
     print(f"\nstep {step}: " + ", ".join(f"{k} {v:.2f}" for k, v in report.items()))
 
