@@ -101,22 +101,23 @@ def motion_of(frames: np.ndarray, colour: str) -> str | None:
     """left / right / up / down / bounce / still from the track of the subject colour's centroid.
 
     Steps longer than a third of the frame are a subject wrapping round an edge and are left out. A
-    bounce rises and falls: its vertical steps go both ways and mostly cancel, while up and down keep
-    one sign, and a still bird's wing beats rise and fall far less than a hop."""
+    bounce rises and falls: its vertical path (unwrapped, smoothed over 3 frames against wing beats and
+    jitter) goes both ways by more than a quarter of its travel and spans more than BOUNCE_HEIGHT, while
+    up and down keep mostly one direction. Directions are the median step: a few stray frames do not
+    decide them."""
     track = subject_track(frames, colour)
     if len(track) < len(frames) // 2:
         return None
-    dt = np.diff(track[:, 0])
-    step_x, step_y = np.diff(track[:, 1]) / dt, np.diff(track[:, 2]) / dt  # px / frame
-    keep = (np.abs(step_x) < frames.shape[2] / 3) & (np.abs(step_y) < frames.shape[1] / 3)
-    step_x, step_y = step_x[keep], step_y[keep]
-    if len(step_y) == 0:
+    dt, jump_x, jump_y = np.diff(track, axis=0).T
+    keep = (np.abs(jump_x) < frames.shape[2] / 3) & (np.abs(jump_y) < frames.shape[1] / 3)  # no wraps
+    step_x, step_y = (jump_x / dt)[keep], (jump_y / dt)[keep]  # px / frame
+    if len(step_y) < 3:
         return None
     dx, dy = float(np.median(step_x)), float(np.median(step_y))
-    travel_y = float(np.abs(step_y).sum())
-    rises, falls = float(-step_y[step_y < 0].sum()), float(step_y[step_y > 0].sum())
-    height = float(np.ptp(np.convolve(track[:, 2], np.ones(3) / 3, mode="valid")))  # wing beats smoothed
-    if abs(dx) < 0.3 and height > BOUNCE_HEIGHT and min(rises, falls) > 0.25 * travel_y:
+    path_y = np.convolve(np.cumsum(step_y), np.ones(3) / 3, mode="valid")  # unwrapped, wing beats smoothed
+    moves_y = np.diff(path_y)
+    rises, falls = float(-moves_y[moves_y < 0].sum()), float(moves_y[moves_y > 0].sum())
+    if abs(dx) < 0.3 and np.ptp(path_y) > BOUNCE_HEIGHT and min(rises, falls) > 0.25 * (rises + falls):
         return "bounce"
     if max(abs(dx), abs(dy)) < 0.3:
         return "still"
