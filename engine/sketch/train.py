@@ -255,11 +255,8 @@ def _fit_autoencoder(settings: TrainSettings, decoder_only: bool) -> tuple:
         )  # [B, 3, F, h, w]
         for group in optimizer.param_groups:
             group["lr"] = _lr(ae_step - first_step, settings, _spent(started, settings))
-        if decoder_only:
-            with torch.no_grad():
-                z = ae.encode(video)  # [B, z, F/4, h, w]
-        else:
-            z = ae.encode(video)
+        with torch.set_grad_enabled(not decoder_only):  # a fixed encoder needs no gradients
+            z = ae.encode(video)  # [B, z, F/4, h, w]
         jitter = settings.latent_noise * torch.randn_like(z)  # decoder robust to small latent errors
         if decoder_only:  # per channel, as the denoiser's errors are (it works on normalised latents)
             jitter = jitter * torch.tensor(config.latent_std).view(1, -1, 1, 1, 1)
