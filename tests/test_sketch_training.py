@@ -9,6 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from engine.backends.sketch.backend import build_modules
+from engine.backends.sketch.config import LEGACY_DECODER, AutoencoderConfig, SketchConfig
 from engine.sketch.data import is_held_out, world_batch
 from engine.sketch.evaluate import (
     _eval_scenes,
@@ -21,7 +23,15 @@ from engine.sketch.evaluate import (
     sky_of,
     subject_colour_of,
 )
-from engine.sketch.train import TrainSettings, _lr, load_or_create, main, motion_weights, sample_sigmas
+from engine.sketch.train import (
+    TrainSettings,
+    _lr,
+    load_or_create,
+    main,
+    motion_weights,
+    sample_sigmas,
+    upgrade_decoder,
+)
 from engine.sketch.world import SceneSpec, SubjectSpec, render
 
 
@@ -97,6 +107,30 @@ def test_a_short_run_saves_loadable_weights_and_resumes(tmp_path):
     assert not any(name.startswith(("autoencoder.encoder", "autoencoder.fold")) for name in changed)
     refined, *_, resumed_step = load_or_create(tmp_path)
     assert refined.latent_mean == config.latent_mean and resumed_step == step
+
+
+def test_an_older_decoder_gains_temporal_context_and_decodes_as_before(tmp_path):
+    older = SketchConfig(autoencoder=AutoencoderConfig(**LEGACY_DECODER))
+    legacy_file = json.loads(older.to_json())
+    for key in LEGACY_DECODER:  # a settings file from before the option existed
+        del legacy_file["autoencoder"][key]
+    (tmp_path / "config.json").write_text(json.dumps(legacy_file))
+    assert SketchConfig.from_json(tmp_path / "config.json") == older
+    modules = build_modules(older)
+    config, upgraded = upgrade_decoder(older, modules)
+    assert config.autoencoder == AutoencoderConfig() and upgraded.autoencoder.temporal is not None
+    latents = torch.randn(1, 16, 4, 10, 16, generator=torch.Generator().manual_seed(0))  # [B, z, T, h, w]
+    with torch.no_grad():
+        before, after = modules.autoencoder.decode(latents), upgraded.autoencoder.decode(latents)
+    assert after.shape == before.shape == (1, 3, 16, 80, 128)
+    assert torch.allclose(after, before, atol=1e-5)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            modules.denoiser.state_dict().values(), upgraded.denoiser.state_dict().values(), strict=True
+        )
+    )
+    assert upgrade_decoder(config, upgraded)[1] is upgraded  # already current: nothing to do
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from engine.sketch.captions import caption
 from engine.sketch.vocabulary import (
     CAMERAS,
     COLORS,
@@ -26,7 +27,6 @@ from engine.sketch.world import (
     SUBJECT_COLORS,
     SceneSpec,
     SubjectSpec,
-    caption,
     complete_scene,
     render,
     sample_scene,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.sketch.world import SceneSpec, caption, render, sample_scene
+from engine.sketch.captions import caption
+from engine.sketch.world import SceneSpec, render, sample_scene
 
 # Attribute combinations never shown in training, so evaluation measures generalisation.
 HELD_OUT_SUBJECTS = frozenset({("car", "purple"), ("bird", "orange"), ("ball", "white"), ("person", "blue")})

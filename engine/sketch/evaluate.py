@@ -23,13 +23,13 @@ from engine.backends.sketch import SketchBackend
 from engine.device import pick_device
 from engine.generate import run_generation
 from engine.requests import GenerationRequest, KnownFrames
+from engine.sketch.captions import caption
 from engine.sketch.data import is_held_out
 from engine.sketch.world import (
     GROUND_COLORS,
     SKY_COLORS,
     SUBJECT_COLORS,
     SceneSpec,
-    caption,
     render,
     render_background,
     sample_scene,

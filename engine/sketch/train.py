@@ -38,7 +38,7 @@ from engine.backends.sketch.backend import (
     SketchModules,
     build_modules,
 )
-from engine.backends.sketch.config import SketchConfig
+from engine.backends.sketch.config import AutoencoderConfig, SketchConfig
 from engine.backends.sketch.text_encoder import tokenize
 from engine.preview import fit_linear_preview
 from engine.sampling.schedules import shift_sigmas
@@ -125,6 +125,36 @@ def _log(out: Path, record: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / LOG_NAME, "a") as f:
         f.write(json.dumps(record) + "\n")
+
+
+def upgrade_decoder(config: SketchConfig, modules: SketchModules) -> tuple[SketchConfig, SketchModules]:
+    """The checkpoint in the current decoder architecture (`AutoencoderConfig`'s temporal context), for the
+    decoder stage. An older decoder's weights carry over: its unfold becomes the centre taps of the wider
+    one, and the new temporal blocks start as identities, so the upgraded model decodes exactly as before
+    until trained. The encoder, the latent statistics and the denoiser are untouched."""
+    current = AutoencoderConfig()
+    wanted = dataclasses.replace(
+        config.autoencoder,
+        decoder_context=current.decoder_context,
+        decoder_temporal=current.decoder_temporal,
+    )
+    if wanted == config.autoencoder:
+        return config, modules
+    if wanted.decoder_context < config.autoencoder.decoder_context:
+        raise SystemExit("this checkpoint's decoder sees more latent frames than the current architecture")
+    config = dataclasses.replace(config, autoencoder=wanted)
+    upgraded = build_modules(config)
+    state = modules.state_dict()
+    key = "autoencoder.unfold.weight"
+    wide = torch.zeros_like(upgraded.state_dict()[key])  # [g·C, z, 2k + 1, 1, 1]
+    old = state[key].reshape(*wide.shape[:2], -1, 1, 1)  # [g·C, z, 2k_old + 1, 1, 1]
+    offset = (wide.shape[2] - old.shape[2]) // 2
+    wide[:, :, offset : offset + old.shape[2]] = old
+    state[key] = wide
+    missing, unexpected = upgraded.load_state_dict(state, strict=False)
+    if unexpected or any(not name.startswith("autoencoder.temporal.") for name in missing):
+        raise SystemExit(f"cannot upgrade this decoder: missing {missing}, unexpected {unexpected}")
+    return config, upgraded
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -231,10 +261,12 @@ def _fit_autoencoder(settings: TrainSettings, decoder_only: bool) -> tuple:
     """The autoencoder's training loop; with `decoder_only` the encoder (so the latent space the denoiser
     learned) stays fixed and only the decoder learns. Returns (config, raw, ema, denoiser step)."""
     config, raw, ema, step = load_or_create(settings.out)
-    ae = raw.autoencoder.train()
     if decoder_only:
         if not config.latent_mean:
             raise SystemExit("train the autoencoder first: python -m engine.sketch.train autoencoder")
+        (config, raw), (_, ema) = upgrade_decoder(config, raw), upgrade_decoder(config, ema)
+    ae = raw.autoencoder.train()
+    if decoder_only:
         ae.encoder.requires_grad_(False)
         ae.fold.requires_grad_(False)
     learned = [p for p in ae.parameters() if p.requires_grad]

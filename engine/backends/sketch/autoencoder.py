@@ -2,9 +2,10 @@
 
 Built for CPU speed (a Wan-style 3D causal VAE costs ~9.5 s to decode one clip on 2 cores): the
 encoder works frame by frame and folds each group of `temporal_factor` frames into one latent frame;
-the decoder unfolds a latent frame into its frames, with a light temporal convolution between
-neighbouring latent frames so joins stay smooth. Every latent frame is a full group (no causal
-first frame), so any run of latent frames can be cut from one take and reused in another.
+the decoder unfolds each latent frame into its frames from it and its neighbours (`decoder_context`),
+and, with `decoder_temporal`, mixes neighbouring frames at full frame rate in every stage, so the frames
+either side of a latent-frame boundary agree instead of jumping. Every latent frame is a full group (no
+causal first frame), so any run of latent frames can be cut from one take and reused in another.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.backends.sketch.config import AutoencoderConfig
@@ -26,6 +28,27 @@ class ResBlock2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv2(self.act(self.conv1(self.act(x))))
+
+
+class TemporalResBlock(nn.Module):
+    """A residual convolution across neighbouring frames (kernel 3 in time, 1×1 in space) on per-frame
+    features; the edge frames repeat at a clip's ends. Its last convolution starts at zero: a new block
+    leaves the decoder it joins unchanged until trained."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0), padding_mode="replicate")
+        self.conv2 = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0), padding_mode="replicate")
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+        self.act = nn.SiLU()
+
+    def forward(self, frames: torch.Tensor, batch: int) -> torch.Tensor:
+        """`frames [B·F, C, H, W]` → the same shape."""
+        bf, c, h, w = frames.shape
+        clip = frames.reshape(batch, bf // batch, c, h, w).transpose(1, 2)  # [B, C, F, H, W]
+        change = self.conv2(self.act(self.conv1(self.act(clip))))
+        return frames + change.transpose(1, 2).reshape(bf, c, h, w)
 
 
 class SketchAutoencoder(nn.Module):
@@ -56,14 +79,21 @@ class SketchAutoencoder(nn.Module):
         self.fold = nn.Conv2d(g * previous, z, 1)  # a group of frames → one latent frame
 
         dec = config.decoder_channels
-        self.unfold = nn.Conv2d(z, g * dec[0], 1)  # one latent frame → a group of frames
+        k = config.decoder_context
+        if k:  # a latent frame and its neighbours → a group of frames
+            self.unfold = nn.Conv3d(z, g * dec[0], (2 * k + 1, 1, 1))
+        else:  # one latent frame → a group of frames
+            self.unfold = nn.Conv2d(z, g * dec[0], 1)
         self.temporal_mix = nn.Conv1d(g * dec[0], g * dec[0], 3, padding=1, groups=g * dec[0])
         decoder: list[nn.Module] = []
         for i, channels in enumerate(dec):  # each stage doubles the size
             following = dec[i + 1] if i + 1 < len(dec) else 3
             decoder += [ResBlock2d(channels), nn.SiLU(), nn.Conv2d(channels, 4 * following, 3, padding=1)]
             decoder.append(nn.PixelShuffle(2))
-        self.decoder = nn.Sequential(*decoder)
+        self.decoder = nn.Sequential(*decoder)  # 4 layers per stage, the stage's ResBlock first
+        self.temporal = (
+            nn.ModuleList(TemporalResBlock(channels) for channels in dec) if config.decoder_temporal else None
+        )
 
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """Raw latents `[B, z, F/g, H/s, W/s]` of a video `[B, 3, F, H, W]` in [-1, 1]."""
@@ -80,12 +110,20 @@ class SketchAutoencoder(nn.Module):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Video `[B, 3, T·g, H, W]` in about [-1, 1] from raw latents `[B, z, T, h, w]`."""
         b, z, t, h, w = latents.shape
-        g = self.config.temporal_factor
-        x = self.unfold(latents.permute(0, 2, 1, 3, 4).reshape(b * t, z, h, w))  # [B·T, g·C, h, w]
+        g, k = self.config.temporal_factor, self.config.decoder_context
+        if k:
+            padded = F.pad(latents, (0, 0, 0, 0, k, k), mode="replicate")  # [B, z, T + 2k, h, w]
+            x = self.unfold(padded).transpose(1, 2).reshape(b * t, -1, h, w)  # [B·T, g·C, h, w]
+        else:
+            x = self.unfold(latents.permute(0, 2, 1, 3, 4).reshape(b * t, z, h, w))  # [B·T, g·C, h, w]
         gc = x.shape[1]
         seq = x.reshape(b, t, gc, h, w).permute(0, 3, 4, 2, 1).reshape(b * h * w, gc, t)  # [B·h·w, g·C, T]
         seq = seq + self.temporal_mix(seq)  # mix neighbouring latent frames
         x = seq.reshape(b, h, w, gc, t).permute(0, 4, 3, 1, 2)  # [B, T, g·C, h, w]
         frames = x.reshape(b * t * g, gc // g, h, w)  # [B·F, C, h, w]
-        rgb = self.decoder(frames)  # [B·F, 3, H, W]
+        for i, layer in enumerate(self.decoder):
+            frames = layer(frames)
+            if self.temporal is not None and i % 4 == 0:  # after each stage's ResBlock
+                frames = self.temporal[i // 4](frames, b)
+        rgb = frames  # [B·F, 3, H, W]
         return rgb.reshape(b, t * g, 3, rgb.shape[-2], rgb.shape[-1]).permute(0, 2, 1, 3, 4)

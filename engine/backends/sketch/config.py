@@ -19,6 +19,13 @@ class AutoencoderConfig:
     temporal_factor: int = 4
     encoder_channels: tuple[int, ...] = (24, 48, 96)
     decoder_channels: tuple[int, ...] = (96, 48, 24)
+    # Temporal context in the decoder, so frames either side of a latent-frame boundary agree:
+    decoder_context: int = 1  # latent frames either side that each latent frame's unfold sees
+    decoder_temporal: bool = True  # a frame-rate temporal residual block in each decoder stage
+
+
+# A settings file written before the decoder had temporal context describes the older decoder.
+LEGACY_DECODER = {"decoder_context": 0, "decoder_temporal": False}
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ class SketchConfig:
             data = json.loads(Path(path).read_text())
             data.pop("schema", None)
             return cls(
-                autoencoder=_tupled(AutoencoderConfig, data.pop("autoencoder")),
+                autoencoder=_tupled(AutoencoderConfig, {**LEGACY_DECODER, **data.pop("autoencoder")}),
                 text_encoder=_tupled(TextEncoderConfig, data.pop("text_encoder")),
                 denoiser=_tupled(DenoiserConfig, data.pop("denoiser")),
                 **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()},
