@@ -62,7 +62,12 @@ def run_generation(
         control = backend.control_context(*window_pixels(plan, request))  # [1, C', T, h, w]
         denoise = functools.partial(backend.denoise, control=control)
     denoiser = guided_denoiser(
-        denoise, texts[:1], texts[1:], request.guidance, backend.batch_guidance(tokens)
+        denoise,
+        texts[:1],
+        texts[1:],
+        request.guidance,
+        backend.batch_guidance(tokens),
+        backend.capabilities.guidance_floor_sigma,
     )
     model_fn = conditioned_model_fn(denoiser, plan, noise)
     sigmas = backend.schedule(request.steps, request.shift).to(backend.device)

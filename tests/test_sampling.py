@@ -9,6 +9,7 @@ import torch
 
 from engine.errors import GenerationCancelled
 from engine.sampling import SAMPLERS, flow_sigmas, get_sampler, sample_euler, sample_unipc, shift_sigmas
+from engine.sampling.guidance import guided_denoiser
 
 # --- schedules -------------------------------------------------------------------------------------
 
@@ -218,3 +219,28 @@ def test_deterministic_and_keeps_shape_and_dtype(sampler: str) -> None:
         assert a.shape == z.shape and a.dtype == dtype
         assert torch.equal(a, b)
         assert bool(torch.isfinite(a).all())
+
+
+# --- guidance --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_guidance_stops_at_its_floor_and_then_costs_one_forward(batched: bool) -> None:
+    calls: list[int] = []
+
+    def denoise(x: torch.Tensor, sigmas: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        calls.append(len(x))
+        return x + text.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1)  # v_cond = x + 1, v_uncond = x
+
+    cond, uncond = torch.ones(1, 3, 4), torch.zeros(1, 3, 4)
+    guided = guided_denoiser(denoise, cond, uncond, scale=4.0, batched=batched, floor_sigma=0.4)
+    x = torch.zeros(1, 2, 3, 2, 2)
+    noisy = guided(x, torch.tensor([[0.0, 0.9, 0.9]]))  # known frame at 0: the noisiest frame decides
+    forwards_guided = list(calls)
+    calls.clear()
+    late = guided(x, torch.tensor([[0.0, 0.3, 0.3]]))
+    assert torch.allclose(noisy, torch.full_like(x, 4.0))  # uncond + 4·(cond − uncond)
+    assert torch.allclose(late, torch.ones_like(x))  # the prompt-only prediction
+    assert sum(forwards_guided) == 2 and calls == [1]
+    always = guided_denoiser(denoise, cond, uncond, scale=4.0, batched=batched)
+    assert torch.allclose(always(x, torch.tensor([[0.1, 0.1, 0.1]])), torch.full_like(x, 4.0))

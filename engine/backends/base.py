@@ -84,6 +84,7 @@ class ModelCapabilities:
     context_frames: int  # frames borrowed from a neighbouring clip when extending or bridging
     latent_channels: int
     control_context: bool = False  # known frames reach the model as a context video (VACE), not latents
+    guidance_floor_sigma: float = 0.0  # below this noise level, steps use the prompt-only prediction
 
 
 class Backend(abc.ABC):

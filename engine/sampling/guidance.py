@@ -1,4 +1,10 @@
-"""Classifier-free guidance: v = v_uncond + g·(v_cond − v_uncond), cond and uncond batched when they fit."""
+"""Classifier-free guidance: v = v_uncond + g·(v_cond − v_uncond), cond and uncond batched when they fit.
+
+Guidance can stop at a noise level (`floor_sigma`): below it the prompt-only prediction is used, one
+forward per step instead of two. The early, noisy steps decide the layout and what the prompt names;
+guiding the late steps as well over-sharpens the latents, which the decoder then renders as flicker
+(guidance used only in an interval of noise levels: Kynkäänniemi et al. 2024).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,30 @@ Denoise = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # 
 
 
 def guided_denoiser(
-    denoise: Denoise, text_cond: torch.Tensor, text_uncond: torch.Tensor, scale: float, batched: bool
+    denoise: Denoise,
+    text_cond: torch.Tensor,
+    text_uncond: torch.Tensor,
+    scale: float,
+    batched: bool,
+    floor_sigma: float = 0.0,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """A denoiser `(x [1,C,T,h,w], σ [1,T]) → v` with guidance at `scale` (1 = prompt only, one call)."""
+    """A denoiser `(x [1,C,T,h,w], σ [1,T]) → v` with guidance at `scale` (1 = prompt only, one call) while
+    the noisiest frame's σ is above `floor_sigma`, and the prompt-only prediction from there on."""
+
+    def prompt_only(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+        return denoise(x, sigmas, text_cond)
+
     if scale == 1.0:
-        return lambda x, sigmas: denoise(x, sigmas, text_cond)
-    if batched:
-        text = torch.cat([text_cond, text_uncond])  # [2, L, D]
+        return prompt_only
+    text = torch.cat([text_cond, text_uncond])  # [2, L, D]
 
-        def batched_fn(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+    def guided(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+        if floor_sigma > 0.0 and float(sigmas.max()) <= floor_sigma:
+            return prompt_only(x, sigmas)
+        if batched:
             v_cond, v_uncond = denoise(torch.cat([x, x]), torch.cat([sigmas, sigmas]), text).chunk(2)
-            return v_uncond + scale * (v_cond - v_uncond)
-
-        return batched_fn
-
-    def sequential_fn(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
-        v_cond = denoise(x, sigmas, text_cond)
-        v_uncond = denoise(x, sigmas, text_uncond)
+        else:
+            v_cond, v_uncond = prompt_only(x, sigmas), denoise(x, sigmas, text_uncond)
         return v_uncond + scale * (v_cond - v_uncond)
 
-    return sequential_fn
+    return guided

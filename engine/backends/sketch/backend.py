@@ -126,6 +126,7 @@ class SketchBackend(Backend):
             default_sampler="unipc",
             context_frames=2 * ae.temporal_factor,
             latent_channels=z,
+            guidance_floor_sigma=config.guidance_floor_sigma,
         )
 
     @classmethod

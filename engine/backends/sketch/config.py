@@ -67,6 +67,7 @@ class SketchConfig:
     default_steps: int = 12
     default_guidance: float = 4.0
     default_shift: float = 2.0
+    guidance_floor_sigma: float = 0.4  # guidance only above this σ: later guided steps make flicker
     init_seed: int = 0  # seeds the random weights used before a trained checkpoint exists
 
     def to_json(self) -> str:
