@@ -26,6 +26,7 @@ from engine.sketch.evaluate import (
 from engine.sketch.train import (
     TrainSettings,
     _lr,
+    grow_denoiser,
     load_or_create,
     main,
     motion_weights,
@@ -131,6 +132,31 @@ def test_an_older_decoder_gains_temporal_context_and_decodes_as_before(tmp_path)
         )
     )
     assert upgrade_decoder(config, upgraded)[1] is upgraded  # already current: nothing to do
+
+
+def _denoise(modules, x, sigma, text):
+    timestep = torch.full((1, x.shape[2] * 40), 1000.0 * sigma)  # [B, T·h'·w']: 40 tokens per latent frame
+    return modules.denoiser(hidden_states=x, timestep=timestep, encoder_hidden_states=text, return_dict=False)[0]
+
+
+def test_a_grown_denoiser_predicts_as_before_and_its_new_blocks_learn():
+    config = SketchConfig()
+    modules = build_modules(config)
+    grown_config, grown = grow_denoiser(config, modules, config.denoiser.layers + 3)
+    assert grown_config.denoiser.layers == len(grown.denoiser.blocks) == config.denoiser.layers + 3
+    assert grown_config.autoencoder == config.autoencoder and grown_config.text_encoder == config.text_encoder
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 16, 3, 10, 16, generator=generator)  # [B, z, T, h, w]
+    text = torch.randn(1, 24, 128, generator=generator)  # [B, L, D]
+    with torch.no_grad():
+        before, after = _denoise(modules, x, 0.7, text), _denoise(grown, x, 0.7, text)
+    assert torch.equal(after, before)  # the new blocks start as identities
+    _denoise(grown, x, 0.7, text).square().mean().backward()
+    new_block = grown.denoiser.blocks[1]  # the copy following trained block 0
+    assert float(new_block.attn1.to_out[0].weight.grad.abs().sum()) > 0  # it has something to learn
+    with pytest.raises(SystemExit, match="cannot shrink"):
+        grow_denoiser(grown_config, grown, config.denoiser.layers)
+    assert grow_denoiser(config, modules, config.denoiser.layers)[1] is modules
 
 
 @pytest.fixture(scope="module")

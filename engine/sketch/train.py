@@ -68,6 +68,7 @@ class TrainSettings:
     clean_context: float = 0.35  # share of samples with clean leading and/or trailing latent frames
     context_latents: int = 2  # at most this many clean latent frames at either end
     motion_weight: float = 0.0  # extra loss weight where the clip changes over time (subjects, not backdrop)
+    denoiser_layers: int = 0  # grow the checkpoint's denoiser to this many blocks first (0: keep its depth)
     save_minutes: float = 10.0
     ae_frames: int = 8  # the autoencoder is convolutional: it trains on short crops, 6× cheaper per step
     ae_crop: int = 48  # square crop side in pixels (a multiple of the spatial factor)
@@ -155,6 +156,35 @@ def upgrade_decoder(config: SketchConfig, modules: SketchModules) -> tuple[Sketc
     if unexpected or any(not name.startswith("autoencoder.temporal.") for name in missing):
         raise SystemExit(f"cannot upgrade this decoder: missing {missing}, unexpected {unexpected}")
     return config, upgraded
+
+
+# Output projections of a Wan block: zeroed, the block adds nothing to its residual stream.
+_BLOCK_OUTPUTS = ("attn1.to_out.0", "attn2.to_out.0", "ffn.net.2")
+
+
+def grow_denoiser(config: SketchConfig, modules: SketchModules, layers: int) -> tuple[SketchConfig, SketchModules]:
+    """The checkpoint with a deeper denoiser of `layers` blocks that predicts exactly what it did.
+
+    Each new block is a copy of the trained block it follows (so its attention and feed-forward start from
+    useful features) with its output projections zeroed: it starts as an identity, and training grows it
+    into extra capacity. Copies go round-robin to the trained blocks, earliest first."""
+    old = config.denoiser.layers
+    if layers < old:
+        raise SystemExit(f"this checkpoint's denoiser has {old} blocks: it cannot shrink to {layers}")
+    if layers == old:
+        return config, modules
+    config = dataclasses.replace(config, denoiser=dataclasses.replace(config.denoiser, layers=layers))
+    grown = build_modules(config)
+    state = {k: v for k, v in modules.state_dict().items() if not k.startswith("denoiser.blocks.")}
+    copies = [(layers - old) // old + (j < (layers - old) % old) for j in range(old)]
+    sources = [j for j in range(old) for _ in range(1 + copies[j])]  # grown block i copies trained block j
+    for i, j in enumerate(sources):
+        first = i == 0 or sources[i - 1] != j
+        for name, value in modules.denoiser.blocks[j].state_dict().items():
+            zeroed = not first and name.rsplit(".", 1)[0] in _BLOCK_OUTPUTS
+            state[f"denoiser.blocks.{i}.{name}"] = torch.zeros_like(value) if zeroed else value.clone()
+    grown.load_state_dict(state)
+    return config, grown
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -409,6 +439,9 @@ def train_denoiser(settings: TrainSettings) -> None:
     config, raw, ema, step = load_or_create(settings.out)
     if not config.latent_mean:
         raise SystemExit("train the autoencoder first: python -m engine.sketch.train autoencoder")
+    if settings.denoiser_layers:
+        _, raw = grow_denoiser(config, raw, settings.denoiser_layers)
+        config, ema = grow_denoiser(config, ema, settings.denoiser_layers)
     ae = raw.autoencoder.eval().requires_grad_(False)
     trainable = [*raw.text_encoder.parameters(), *raw.denoiser.parameters()]
     raw.text_encoder.train()
