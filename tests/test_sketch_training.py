@@ -136,7 +136,9 @@ def test_an_older_decoder_gains_temporal_context_and_decodes_as_before(tmp_path)
 
 def _denoise(modules, x, sigma, text):
     timestep = torch.full((1, x.shape[2] * 40), 1000.0 * sigma)  # [B, T·h'·w']: 40 tokens per latent frame
-    return modules.denoiser(hidden_states=x, timestep=timestep, encoder_hidden_states=text, return_dict=False)[0]
+    return modules.denoiser(
+        hidden_states=x, timestep=timestep, encoder_hidden_states=text, return_dict=False
+    )[0]
 
 
 def test_a_grown_denoiser_predicts_as_before_and_its_new_blocks_learn():

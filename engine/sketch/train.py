@@ -162,7 +162,9 @@ def upgrade_decoder(config: SketchConfig, modules: SketchModules) -> tuple[Sketc
 _BLOCK_OUTPUTS = ("attn1.to_out.0", "attn2.to_out.0", "ffn.net.2")
 
 
-def grow_denoiser(config: SketchConfig, modules: SketchModules, layers: int) -> tuple[SketchConfig, SketchModules]:
+def grow_denoiser(
+    config: SketchConfig, modules: SketchModules, layers: int
+) -> tuple[SketchConfig, SketchModules]:
     """The checkpoint with a deeper denoiser of `layers` blocks that predicts exactly what it did.
 
     Each new block is a copy of the trained block it follows (so its attention and feed-forward start from
