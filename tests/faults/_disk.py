@@ -1,8 +1,9 @@
 """A disk that fills up: every file Shotline writes while it is installed draws on one budget of bytes, and
 the write that would go past it fails with ENOSPC ("No space left on device"), as a full disk does.
 
-Covers FFmpeg's output (PyAV writes through a Python file object instead of a path), Python `open()` in
-`engine.media` (PNG frames, metadata.json), safetensors files and `Path.write_text` (the take's recipe).
+Covers FFmpeg's output (PyAV writes through a Python file object instead of a path), Python `open()`
+in `engine.media.writing` (PNG frames, metadata.json), safetensors files and `Path.write_text` (the
+take's recipe).
 The project file's own saving is covered by tests/test_document_serialize.py.
 """
 
@@ -16,7 +17,7 @@ import av
 from safetensors.torch import save as safetensors_bytes
 
 import engine.cache
-import engine.media
+import engine.media.writing
 
 _real_av_open = av.open
 _real_write_text = pathlib.Path.write_text
@@ -102,7 +103,7 @@ def fill_disk(monkeypatch, room: int) -> Disk:
         return len(data)
 
     monkeypatch.setattr(av, "open", av_open)
-    monkeypatch.setattr(engine.media, "open", media_open, raising=False)
+    monkeypatch.setattr(engine.media.writing, "open", media_open, raising=False)
     monkeypatch.setattr(engine.cache, "save_file", save_file)
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
     return disk
