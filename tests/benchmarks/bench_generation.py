@@ -1,6 +1,6 @@
 """Benchmark: one default sketch shot (36 frames, 128×80) on this machine's CPU, end to end and by stage.
 
-Run: .venv/bin/python tests/benchmarks/bench_generation.py [--threads N] [--repeats N]
+Run: .venv/bin/python tests/benchmarks/bench_generation.py [--threads N] [--repeats N] [--model FOLDER]
 Figures are printed in seconds and as ratios to one denoiser call (B=1) measured in the same run.
 """
 
@@ -39,9 +39,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None, help="sketch checkpoint folder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    backend = SketchBackend.load(choice=pick_device("cpu"))
+    backend = SketchBackend.load(args.model, pick_device("cpu"))
     request = resolve(
         GenerationRequest(prompt="a red ball moves right over grass at sunset", seed=1), backend.capabilities
     )
@@ -82,6 +83,7 @@ def main() -> None:
             "--quiet",
             "--cache",
             str(Path(tmp) / "cache"),
+            *(["--model", str(args.model)] if args.model else []),
         ]
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
@@ -104,7 +106,8 @@ def main() -> None:
         ("CLI start-up alone (`main.py --version`)", startup),
     ]
     print(
-        f"sketch {request.width}×{request.height}×{request.frames} frames, {shape[2]} latent frames, "
+        f"sketch {args.model or 'bundled'}, {request.width}×{request.height}×{request.frames} frames, "
+        f"{shape[2]} latent frames, "
         f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats}"
     )
     for name, seconds in rows:
