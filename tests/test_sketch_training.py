@@ -14,6 +14,7 @@ from engine.backends.sketch.config import LEGACY_DECODER, AutoencoderConfig, Ske
 from engine.sketch.data import is_held_out, world_batch
 from engine.sketch.evaluate import (
     _eval_scenes,
+    adherence,
     evaluate,
     ground_of,
     measurable,
@@ -193,6 +194,17 @@ def test_the_evaluation_reports_every_figure_beside_its_reference(sketch_backend
         assert 0.0 < report[f"continuation_error_{name}"] < 255.0
         assert report[f"seam_jump_{name}"] > 0.0
     assert report["seam_jump_offworld"] > 0.0
+
+
+def test_adherence_counts_every_prompt_once_in_the_motion_confusion(sketch_backend):
+    report = adherence(sketch_backend, prompts=3, steps=1)
+    confusion = report["motion_confusion"]
+    assert sum(confusion.values()) == 3
+    asked = [key.split("->")[0] for key in confusion]
+    assert set(asked) <= {"left", "right", "up", "down", "bounce", "still"}
+    right = sum(n for key, n in confusion.items() if key.split("->")[0] == key.split("->")[1])
+    assert report["adherence_motion"] == right / 3
+    assert "seam_jump_extend" not in report  # adherence alone skips the extension and bridge runs
 
 
 def test_motion_weights_favour_what_moves_over_the_still_backdrop():

@@ -1,6 +1,7 @@
 """Evaluate the sketch model on held-out attribute combinations: prompt adherence, extension seams, bridges.
 
-    python -m engine.sketch.evaluate [--folder resources/sketch] [--prompts 16] [--steps N]
+    python -m engine.sketch.evaluate [--folder resources/sketch] [--prompts 16] [--steps N] [--guidance G]
+                                     [--adherence-only]
 
 Adherence is measured from the frames with simple image analysis against the world's reference colours:
 the subject's colour (the dominant non-background colour), the ground band, the sky band, and the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -170,19 +172,46 @@ def offworld_clip(frames: int, width: int, height: int) -> np.ndarray:
     return clip
 
 
-def evaluate(backend: SketchBackend, prompts: int = 16, steps: int | None = None, seed: int = 0) -> dict:
-    caps = backend.capabilities
-    width, height, frames = caps.default_width, caps.default_height, caps.default_frames
+def adherence(
+    backend: SketchBackend,
+    prompts: int = 16,
+    steps: int | None = None,
+    seed: int = 0,
+    guidance: float | None = None,
+) -> dict:
+    """Prompt adherence per attribute on held-out prompts, moving subjects split by speed, and the motion
+    confusion ("down->bounce": how many prompts asking for down gave a bounce; "->none": no track found)."""
     hits = {"colour": [], "ground": [], "sky": [], "motion": []}
+    by_speed: dict[str, list[bool]] = {"slow": [], "fast": []}
+    confusion: Counter[str] = Counter()
     for i, scene in enumerate(_eval_scenes(prompts, seed)):
         subject = scene.subjects[0]
-        request = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps)
+        request = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, guidance=guidance)
         out = run_generation(backend, request).frames
         hits["colour"].append(subject_colour_of(out) == subject.color)
         hits["ground"].append(ground_of(out) == scene.ground)
         hits["sky"].append(sky_of(out) == scene.sky)
-        hits["motion"].append(motion_of(out, subject.color) == subject.motion)
-    report = {f"adherence_{k}": float(np.mean(v)) for k, v in hits.items()}
+        motion = motion_of(out, subject.color)
+        hits["motion"].append(motion == subject.motion)
+        confusion[f"{subject.motion}->{motion or 'none'}"] += 1
+        if subject.motion != "still":
+            by_speed[subject.speed].append(motion == subject.motion)
+    report: dict = {f"adherence_{k}": float(np.mean(v)) for k, v in hits.items()}
+    report.update({f"adherence_motion_{k}": float(np.mean(v)) for k, v in by_speed.items() if v})
+    report["motion_confusion"] = dict(sorted(confusion.items()))
+    return report
+
+
+def evaluate(
+    backend: SketchBackend,
+    prompts: int = 16,
+    steps: int | None = None,
+    seed: int = 0,
+    guidance: float | None = None,
+) -> dict:
+    caps = backend.capabilities
+    width, height, frames = caps.default_width, caps.default_height, caps.default_frames
+    report = adherence(backend, prompts, steps, seed, guidance)
 
     context, gap = caps.context_frames, 4 * 4
     seams, bridges, offworld = [], [], []
@@ -190,7 +219,9 @@ def evaluate(backend: SketchBackend, prompts: int = 16, steps: int | None = None
     for i, scene in enumerate(_eval_scenes(max(2, prompts // 4), seed + 99)):
         clip = render(scene, 2 * frames + gap, width, height).frames
         left, truth, right = clip[:frames], clip[frames : 2 * frames], clip[frames + gap :]
-        base = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, frames=frames)
+        base = GenerationRequest(
+            prompt=caption(scene), seed=seed + i, steps=steps, guidance=guidance, frames=frames
+        )
         new = run_generation(backend, base.replace(known=(KnownFrames(-context, left[-context:]),))).frames
         seams.append(seam_jump(left, new))
         errors["extend"].append(continuation_error(new, truth))
@@ -205,7 +236,9 @@ def evaluate(backend: SketchBackend, prompts: int = 16, steps: int | None = None
         dissolve = (1 - crossfade) * left[-1].astype(np.float32) + crossfade * right[0].astype(np.float32)
         errors["bridge_freeze"].append(continuation_error(dissolve, truth[:gap]))
     plain = offworld_clip(frames, width, height)
-    request = GenerationRequest(prompt="a white ball moves right", seed=seed, steps=steps, frames=frames)
+    request = GenerationRequest(
+        prompt="a white ball moves right", seed=seed, steps=steps, guidance=guidance, frames=frames
+    )
     new = run_generation(backend, request.replace(known=(KnownFrames(-context, plain[-context:]),))).frames
     offworld.append(seam_jump(plain, new))
     report.update({f"continuation_error_{k}": float(np.median(v)) for k, v in errors.items()})
@@ -229,9 +262,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--guidance", type=float, default=None, help="override the model's default scale")
+    parser.add_argument(
+        "--adherence-only", action="store_true", help="only prompt adherence (with the motion confusion)"
+    )
     args = parser.parse_args(argv)
     backend = SketchBackend.load(args.folder, pick_device("cpu"))
-    print(json.dumps(evaluate(backend, args.prompts, args.steps, args.seed), indent=2))
+    measure = adherence if args.adherence_only else evaluate
+    print(json.dumps(measure(backend, args.prompts, args.steps, args.seed, args.guidance), indent=2))
 
 
 if __name__ == "__main__":
