@@ -15,6 +15,7 @@ from engine.sketch.data import is_held_out, world_batch
 from engine.sketch.evaluate import (
     _eval_scenes,
     adherence,
+    distinguishable_colours,
     evaluate,
     ground_of,
     measurable,
@@ -34,7 +35,7 @@ from engine.sketch.train import (
     sample_sigmas,
     upgrade_decoder,
 )
-from engine.sketch.world import SceneSpec, SubjectSpec, render
+from engine.sketch.world import SUBJECT_COLORS, SceneSpec, SubjectSpec, render, render_background
 
 
 def test_noise_levels_mix_shared_per_frame_and_clean_context():
@@ -171,9 +172,10 @@ def scene_clip():
 
 
 def test_metrics_read_the_world_ground_truth(scene_clip):
-    _, frames = scene_clip
+    scene, frames = scene_clip
     assert ground_of(frames) == "snow" and sky_of(frames) == "night"
-    assert subject_colour_of(frames) == "red" and motion_of(frames, "red") == "right"
+    assert subject_colour_of(frames, distinguishable_colours(scene)) == "red"
+    assert motion_of(frames, "red") == "right"
     for motion in ("left", "up", "still"):
         still = SceneSpec(subjects=(SubjectSpec("box", "blue", motion, "slow", x=0.5, y=0.8),), ground="sand")
         assert motion_of(render(still, 24, 128, 80).frames, "blue") == motion
@@ -223,6 +225,22 @@ def test_the_motion_detector_reads_every_true_motion_of_held_out_scenes():
     for scene in scenes:
         subject = scene.subjects[0]
         assert motion_of(render(scene, 36, 128, 80).frames, subject.color) == subject.motion, scene
+
+
+def test_the_colour_reader_reads_every_true_colour_of_held_out_scenes():
+    scenes = _eval_scenes(48, seed=1)
+    assert {s.subjects[0].color for s in scenes} == set(SUBJECT_COLORS)
+    assert any(s.sky == "sunset" and s.ground == "water" for s in scenes)  # orange horizon and reflections
+    for scene in scenes:
+        frames = render(scene, 36, 128, 80).frames
+        assert subject_colour_of(frames, distinguishable_colours(scene)) == scene.subjects[0].color, scene
+
+
+def test_a_subject_left_out_of_its_backdrop_reads_as_no_colour():
+    scene = SceneSpec(subjects=(SubjectSpec("ball", "purple", "still", "slow", x=0.5, y=0.9),), sky="sunset")
+    backdrop = render_background(scene, 12, 128, 80)
+    assert "orange" not in distinguishable_colours(scene)  # the sunset holds orange: it is not asked about
+    assert subject_colour_of(backdrop, distinguishable_colours(scene)) is None
 
 
 def test_scenes_whose_subject_matches_its_backdrop_are_not_measured():

@@ -4,8 +4,9 @@
                                      [--adherence-only]
 
 Adherence is measured from the frames with simple image analysis against the world's reference colours:
-the subject's colour (the dominant non-background colour), the ground band, the sky band, and the
-subject's motion (its colour centroid over time). Extension and bridge quality are the seam jump: the
+the subject's colour (the dominant colour among those its backdrop does not hold), the ground band, the
+sky band, and the subject's motion (its colour centroid over time); each reads the world's own renders of
+the held-out scenes right (tests check it). Extension and bridge quality are the seam jump: the
 mean frame difference across a join divided by the median frame difference inside the clips (1 = a join
 as smooth as the footage itself), on world clips and on clips the world did not make; and the error
 against the world's true render of those frames, beside a reference measured in the same run (a frozen
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +70,19 @@ def subject_pixels(frames: np.ndarray, colour: tuple[int, int, int]) -> np.ndarr
     return (_colour_mask(frames, colour) & ~_background_mask(frames)).sum(axis=(1, 2))
 
 
-def subject_colour_of(frames: np.ndarray) -> str | None:
-    """The subject colour covering the most pixels once the detected ground and sky colours are removed."""
-    counts = {name: float(subject_pixels(frames, rgb).mean()) for name, rgb in SUBJECT_COLORS.items()}
+def subject_colour_of(frames: np.ndarray, candidates: Sequence[str]) -> str | None:
+    """The candidate colour covering the most pixels, each pixel labelled with the nearest of the candidate
+    colours and the detected ground and sky colours (within COLOUR_DISTANCE): what is nearer the
+    backdrop is backdrop. Pass the colours `distinguishable_colours` finds for the prompt's backdrop: a
+    sunset's orange horizon and its reflections on water outnumber a purple subject, and the top of a
+    night sky is nearer black than the sky's mean, so either would win on the world's own render."""
+    references = [SUBJECT_COLORS[name] for name in candidates]
+    references += [GROUND_COLORS[ground_of(frames)], SKY_COLORS[sky_of(frames)]]
+    distance = np.linalg.norm(  # [T, H, W, K]
+        frames.astype(np.float32)[..., None, :] - np.array(references, np.float32), axis=-1
+    )
+    label = np.where(distance.min(axis=-1) < COLOUR_DISTANCE, distance.argmin(axis=-1), -1)  # [T, H, W]
+    counts = {name: float((label == k).sum(axis=(1, 2)).mean()) for k, name in enumerate(candidates)}
     best = max(counts, key=counts.get)
     return best if counts[best] >= MIN_SUBJECT_PIXELS else None
 
@@ -141,12 +153,19 @@ def continuation_error(made: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(made.astype(np.float32) - truth.astype(np.float32)).mean())
 
 
-def measurable(scene: SceneSpec, width: int = 128, height: int = 80) -> bool:
-    """Whether colour analysis can tell the subject from its backdrop: at most 1 % of the backdrop lies
-    near the subject's colour (not so for a white ball on snow, a black box under a night sky, an orange
-    bird against a sunset)."""
+def distinguishable_colours(scene: SceneSpec, width: int = 128, height: int = 80) -> tuple[str, ...]:
+    """The subject colours colour analysis can tell from `scene`'s backdrop: at most 1 % of the world's own
+    render of its sky and ground lies near them (not white over snow, black under a night sky, orange
+    against a sunset)."""
     backdrop = render_background(scene, 1, width, height)
-    return float(_colour_mask(backdrop, SUBJECT_COLORS[scene.subjects[0].color]).mean()) <= 0.01
+    return tuple(
+        name for name, rgb in SUBJECT_COLORS.items() if float(_colour_mask(backdrop, rgb).mean()) <= 0.01
+    )
+
+
+def measurable(scene: SceneSpec, width: int = 128, height: int = 80) -> bool:
+    """Whether colour analysis can tell the subject from its backdrop (see `distinguishable_colours`)."""
+    return scene.subjects[0].color in distinguishable_colours(scene, width, height)
 
 
 def _eval_scenes(count: int, seed: int) -> list[SceneSpec]:
@@ -180,15 +199,20 @@ def adherence(
     guidance: float | None = None,
 ) -> dict:
     """Prompt adherence per attribute on held-out prompts, moving subjects split by speed, and the motion
-    confusion ("down->bounce": how many prompts asking for down gave a bounce; "->none": no track found)."""
+    confusion ("down->bounce": how many prompts asking for down gave a bounce; "->none": no track found)
+    and the colour misses ("red->orange": prompts asking for red whose subject came out orange)."""
     hits = {"colour": [], "ground": [], "sky": [], "motion": []}
     by_speed: dict[str, list[bool]] = {"slow": [], "fast": []}
     confusion: Counter[str] = Counter()
+    colour_confusion: Counter[str] = Counter()
     for i, scene in enumerate(_eval_scenes(prompts, seed)):
         subject = scene.subjects[0]
         request = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, guidance=guidance)
         out = run_generation(backend, request).frames
-        hits["colour"].append(subject_colour_of(out) == subject.color)
+        colour = subject_colour_of(out, distinguishable_colours(scene))
+        hits["colour"].append(colour == subject.color)
+        if colour != subject.color:
+            colour_confusion[f"{subject.color}->{colour or 'none'}"] += 1
         hits["ground"].append(ground_of(out) == scene.ground)
         hits["sky"].append(sky_of(out) == scene.sky)
         motion = motion_of(out, subject.color)
@@ -199,6 +223,7 @@ def adherence(
     report: dict = {f"adherence_{k}": float(np.mean(v)) for k, v in hits.items()}
     report.update({f"adherence_motion_{k}": float(np.mean(v)) for k, v in by_speed.items() if v})
     report["motion_confusion"] = dict(sorted(confusion.items()))
+    report["colour_misses"] = dict(sorted(colour_confusion.items()))
     return report
 
 
