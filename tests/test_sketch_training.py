@@ -206,6 +206,9 @@ def test_adherence_counts_every_prompt_once_in_the_motion_confusion(sketch_backe
     assert set(asked) <= {"left", "right", "up", "down", "bounce", "still"}
     right = sum(n for key, n in confusion.items() if key.split("->")[0] == key.split("->")[1])
     assert report["adherence_motion"] == right / 3
+    misses = report["colour_misses"]  # only the prompts whose colour came out wrong, e.g. "purple->none"
+    assert sum(misses.values()) == round(3 * (1 - report["adherence_colour"]))
+    assert all(key.split("->")[0] != key.split("->")[1] for key in misses)
     assert "seam_jump_extend" not in report  # adherence alone skips the extension and bridge runs
 
 
