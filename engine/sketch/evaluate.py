@@ -204,7 +204,7 @@ def adherence(
     hits = {"colour": [], "ground": [], "sky": [], "motion": []}
     by_speed: dict[str, list[bool]] = {"slow": [], "fast": []}
     confusion: Counter[str] = Counter()
-    colour_confusion: Counter[str] = Counter()
+    colour_misses: Counter[str] = Counter()
     for i, scene in enumerate(_eval_scenes(prompts, seed)):
         subject = scene.subjects[0]
         request = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, guidance=guidance)
@@ -212,7 +212,7 @@ def adherence(
         colour = subject_colour_of(out, distinguishable_colours(scene))
         hits["colour"].append(colour == subject.color)
         if colour != subject.color:
-            colour_confusion[f"{subject.color}->{colour or 'none'}"] += 1
+            colour_misses[f"{subject.color}->{colour or 'none'}"] += 1
         hits["ground"].append(ground_of(out) == scene.ground)
         hits["sky"].append(sky_of(out) == scene.sky)
         motion = motion_of(out, subject.color)
@@ -223,7 +223,7 @@ def adherence(
     report: dict = {f"adherence_{k}": float(np.mean(v)) for k, v in hits.items()}
     report.update({f"adherence_motion_{k}": float(np.mean(v)) for k, v in by_speed.items() if v})
     report["motion_confusion"] = dict(sorted(confusion.items()))
-    report["colour_misses"] = dict(sorted(colour_confusion.items()))
+    report["colour_misses"] = dict(sorted(colour_misses.items()))
     return report
 
 
