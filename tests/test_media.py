@@ -410,16 +410,26 @@ def test_write_errors_are_media_errors(tmp_path: Path) -> None:
     assert dir_listing(tmp_path) == ["file"]
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions")
-def test_permission_denied_is_a_media_error(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        with pytest.raises(MediaError, match="not allowed"):
-            write_video(locked / "shot.mp4", make_clip(9), 12)
-    finally:
+@pytest.fixture
+def unwritable_folder(tmp_path: Path):
+    """A folder this process may not create files in: a read-only one, or sysfs when running as root
+    (root ignores permission bits, but the kernel refuses new files in /sys even to root)."""
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        yield locked
         locked.chmod(0o700)
+    elif Path("/sys/kernel").is_dir():
+        yield Path("/sys/kernel")
+    else:
+        pytest.skip("no folder refuses a root process here")
+
+
+def test_permission_denied_is_a_media_error(unwritable_folder: Path) -> None:
+    with pytest.raises(MediaError, match="not allowed"):
+        write_video(unwritable_folder / "shot.mp4", make_clip(9), 12)
+    assert not (unwritable_folder / "shot.mp4").exists()
 
 
 # --------------------------------------------------------------------------------------------------
