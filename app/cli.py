@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--guidance", type=float)
         p.add_argument("--shift", type=float)
         p.add_argument("--sampler", choices=SAMPLERS)
+        p.add_argument(
+            "--frame-lag",
+            type=int,
+            help="steps each latent frame settles after the one before; 0: all at once",
+        )
         p.add_argument("--model", default="sketch", help="a registered model name or a model folder")
         p.add_argument("--device", help="cpu or cuda (default: cuda when present)")
         p.add_argument("--cache", type=Path, default=None, help="media cache folder for takes")
@@ -181,6 +186,7 @@ def build_request(args: argparse.Namespace, backend: Backend) -> tuple[Generatio
         guidance=args.guidance,
         shift=args.shift,
         sampler=args.sampler,
+        frame_lag=args.frame_lag,
         model=args.model,
     )
     if args.frames is not None and args.frames <= 0:

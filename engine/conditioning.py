@@ -181,8 +181,9 @@ def conditioned_model_fn(
         return torch.where(mask, torch.zeros_like(v), v)
 
     def replacement(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        s = sigma.to(x)
-        renoised = (1 - s) * known + s * noise  # the known frames at this σ, on the same noise
+        s = sigma.to(x)  # 0-d, or [T] on a per-frame schedule
+        s5 = s.view(1, 1, -1, 1, 1) if s.ndim else s
+        renoised = (1 - s5) * known + s5 * noise  # the known frames at this σ, on the same noise
         v = denoiser(torch.where(mask, renoised, x), s.expand(1, mask_t.shape[1]))
         return torch.where(mask, noise - known, v)  # straight path: constant velocity ε − x0
 

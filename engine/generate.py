@@ -16,6 +16,7 @@ from engine.errors import GenerationCancelled
 from engine.requests import GenerationRequest, resolve
 from engine.sampling import get_sampler
 from engine.sampling.guidance import guided_denoiser
+from engine.sampling.schedules import frame_lagged_sigmas, frame_lags
 from engine.seams import SEAM_FADE_SECONDS, match_seams
 
 StepCallback = Callable[[int, int], None]  # (steps done, total)
@@ -70,7 +71,10 @@ def run_generation(
         backend.capabilities.guidance_floor_sigma,
     )
     model_fn = conditioned_model_fn(denoiser, plan, noise)
-    sigmas = backend.schedule(request.steps, request.shift).to(backend.device)
+    sigmas = backend.schedule(request.steps, request.shift)  # [N + 1]
+    if request.frame_lag > 0:  # one column per latent frame, nearest the known frames first: [K + 1, T]
+        sigmas = frame_lagged_sigmas(sigmas, frame_lags(plan.known_mask.cpu(), request.frame_lag))
+    sigmas = sigmas.to(backend.device)
     backend.start()
 
     first_out = layout.latent_index(plan.output_start)

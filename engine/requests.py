@@ -14,6 +14,7 @@ from engine.errors import InvalidRequestError
 
 SAMPLERS = ("euler", "unipc")
 MAX_STEPS = 200
+MAX_FRAME_LAG = 8  # steps per latent frame
 
 
 def _digest_array(array: np.ndarray | None) -> str:
@@ -99,8 +100,11 @@ class KnownFrames:
 class GenerationRequest:
     """One generation: a shot of `frames` frames at `width`×`height`, plus what is already known.
 
-    `None` for steps, guidance, shift or sampler means "the model's default"; `None` for seed
-    means "pick one" (the job queue resolves it so the recipe records the real seed).
+    `None` for steps, guidance, shift, sampler or frame lag means "the model's default"; `None` for
+    seed means "pick one" (the job queue resolves it so the recipe records the real seed). `frame_lag`
+    is how many steps each latent frame settles after its neighbour nearer what is known (0: all frames
+    together; see `engine.sampling.schedules.frame_lagged_sigmas`); only models trained with a noise level
+    per frame take it.
     """
 
     prompt: str
@@ -114,6 +118,7 @@ class GenerationRequest:
     guidance: float | None = None
     shift: float | None = None
     sampler: str | None = None
+    frame_lag: int | None = None
     model: str = "sketch"
     known: tuple[KnownFrames, ...] = ()
     match_seams: bool = True  # carry the decoder's error on known frames into the frames beside them
@@ -177,6 +182,7 @@ def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRe
         guidance=caps.default_guidance if request.guidance is None else request.guidance,
         shift=caps.default_shift if request.shift is None else request.shift,
         sampler=caps.default_sampler if request.sampler is None else request.sampler,
+        frame_lag=caps.default_frame_lag if request.frame_lag is None else request.frame_lag,
     )
     _check_dimension("width", resolved.width, caps, model)
     _check_dimension("height", resolved.height, caps, model)
@@ -195,6 +201,17 @@ def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRe
         raise InvalidRequestError(f"Frame rate must be above 0 and at most 240 (got {resolved.fps}).")
     if resolved.sampler not in SAMPLERS:
         raise InvalidRequestError(f"Unknown sampler '{resolved.sampler}': use {' or '.join(SAMPLERS)}.")
+    lag = resolved.frame_lag
+    if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= MAX_FRAME_LAG:
+        raise InvalidRequestError(
+            f"The frame lag must be a whole number of steps from 0 to {MAX_FRAME_LAG} (got {lag}); "
+            "0 turns it off."
+        )
+    if lag > 0 and not caps.native_conditioning:
+        raise InvalidRequestError(
+            f"The {model} model was not trained with a noise level per frame, so it cannot take a frame lag: "
+            "use 0."
+        )
     if resolved.seed is not None and not 0 <= resolved.seed < 2**63:
         raise InvalidRequestError(f"The seed must be a whole number from 0 to 2^63−1 (got {resolved.seed}).")
     for known in resolved.known:

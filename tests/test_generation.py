@@ -9,6 +9,7 @@ from engine.conditioning import conditioned_model_fn, initial_latents, plan_cond
 from engine.errors import GenerationCancelled
 from engine.generate import make_noise, run_generation
 from engine.requests import KnownFrames, resolve
+from engine.sampling.schedules import known_distance
 
 
 def test_same_seed_same_frames_other_seed_different(sketch_backend, small_request):
@@ -99,7 +100,7 @@ def test_cancel_stops_within_one_step(sketch_backend, small_request):
 def test_previews_show_every_latent_frame_of_the_shot(sketch_backend, small_request):
     previews = []
     run_generation(sketch_backend, small_request.replace(frames=16, steps=3), on_preview=previews.append)
-    assert len(previews) == 3
+    assert len(previews) == 3 + 3  # 3 steps per latent frame, each of the 4 one step after the one before
     _, t, h, w = sketch_backend.latent_shape(64, 64, 16)
     assert all(p.dtype == np.uint8 and p.shape == (t, h, w, 3) for p in previews)
 
@@ -137,3 +138,46 @@ def test_stored_latents_are_used_instead_of_reencoding(sketch_backend, small_req
         assert encodes == [1]
     finally:
         del sketch_backend.encode_frames
+
+
+@pytest.mark.parametrize("operation", ["text", "forward", "backward", "bridge"])
+def test_a_frame_lag_settles_the_frames_beside_the_known_ones_first(sketch_backend, small_request, operation):
+    clip = moving_square_clip(16)
+    known = {
+        "text": (),
+        "forward": (KnownFrames(-8, clip[-8:]),),
+        "backward": (KnownFrames(12, clip[:8]),),
+        "bridge": (KnownFrames(-8, clip[-8:]), KnownFrames(12, clip[:8])),
+    }[operation]
+    request = small_request.replace(frames=12, known=known, steps=3, frame_lag=2)
+    seen = []
+    original = sketch_backend.denoise
+
+    def recording(x, sigmas, text, control=None):
+        seen.append(sigmas[0].clone())  # [T]: the first of a batched guidance pair
+        return original(x, sigmas, text)
+
+    sketch_backend.denoise = recording
+    try:
+        result = run_generation(sketch_backend, request)
+    finally:
+        del sketch_backend.denoise
+    plan = plan_conditioning(sketch_backend, resolve(request, sketch_backend.capabilities))
+    farthest = int(known_distance(plan.known_mask)[~plan.known_mask].max())
+    nearest = int(known_distance(plan.known_mask)[~plan.known_mask].min())
+    assert len(seen) == 3 + 2 * (farthest - nearest)  # 3 steps for each frame, 2 steps later frame by frame
+    unknown = ~plan.known_mask
+    first = seen[1]  # after one step: the frames nearest the known ones have moved, the farthest wait
+    assert bool((first[plan.known_mask] == 0).all())
+    assert first[unknown].min() < 1.0 and first[unknown].max() == pytest.approx(1.0, abs=1e-6)
+    waiting = torch.nonzero(unknown & (first > 0.999)).flatten().tolist()
+    moved = torch.nonzero(unknown & (first < 0.999)).flatten().tolist()
+    known_frames = torch.nonzero(plan.known_mask).flatten().tolist()
+
+    def distance(t: int) -> int:  # latent frames to the nearest known one (to frame 0 when none is known)
+        return min((abs(t - k) for k in known_frames), default=t)
+
+    assert max(distance(t) for t in moved) < min(distance(t) for t in waiting)
+    assert result.frames.shape == (12, 64, 64, 3)
+    if known:
+        assert np.array_equal(result.latents.shape, sketch_backend.latent_shape(64, 64, 12))

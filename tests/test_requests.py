@@ -1,5 +1,7 @@
 """Requests: defaults, validation messages naming valid values, recipes and cache keys."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -30,11 +32,22 @@ def test_defaults_filled_from_the_model(caps):
         (dict(steps=0), "between 1 and"),
         (dict(sampler="ddim"), "use euler or unipc"),
         (dict(guidance=-1.0), "Guidance"),
+        (dict(frame_lag=-2), "whole number of steps"),
+        (dict(frame_lag=2.5), "whole number of steps"),
     ],
 )
 def test_invalid_values_name_the_nearest_valid_ones(caps, changes, expected):
     with pytest.raises(InvalidRequestError, match=expected):
         resolve(GenerationRequest(prompt="a ball", **changes), caps)
+
+
+def test_frame_lag_defaults_to_the_models_and_needs_per_frame_training(caps):
+    assert resolve(GenerationRequest(prompt="a ball"), caps).frame_lag == caps.default_frame_lag
+    assert resolve(GenerationRequest(prompt="a ball", frame_lag=0), caps).frame_lag == 0
+    untrained = dataclasses.replace(caps, native_conditioning=False)  # as Wan 2.1
+    with pytest.raises(InvalidRequestError, match="noise level per frame"):
+        resolve(GenerationRequest(prompt="a ball", frame_lag=4), untrained)
+    assert resolve(GenerationRequest(prompt="a ball", frame_lag=0), untrained).frame_lag == 0
 
 
 def test_known_frames_of_another_size_are_refused(caps):
@@ -61,6 +74,7 @@ def test_cache_key_follows_every_setting_and_the_weights():
     ).cache_key("w1")
     assert base.cache_key("w1") != base.cache_key("w2")
     assert base.cache_key("w1") != base.replace(seed=2).cache_key("w1")
+    assert base.cache_key("w1") != base.replace(frame_lag=4).cache_key("w1")
     other = frames.copy()
     other[0, 0, 0, 0] = 1
     assert base.cache_key("w1") != base.replace(known=(KnownFrames(0, other),)).cache_key("w1")

@@ -10,6 +10,7 @@ import torch
 from engine.errors import GenerationCancelled
 from engine.sampling import SAMPLERS, flow_sigmas, get_sampler, sample_euler, sample_unipc, shift_sigmas
 from engine.sampling.guidance import guided_denoiser
+from engine.sampling.schedules import frame_lagged_sigmas, frame_lags
 
 # --- schedules -------------------------------------------------------------------------------------
 
@@ -244,3 +245,70 @@ def test_guidance_stops_at_its_floor_and_then_costs_one_forward(batched: bool) -
     assert sum(forwards_guided) == 2 and calls == [1]
     always = guided_denoiser(denoise, cond, uncond, scale=4.0, batched=batched)
     assert torch.allclose(always(x, torch.tensor([[0.1, 0.1, 0.1]])), torch.full_like(x, 4.0))
+
+
+# --- per-frame (lagged) schedules ------------------------------------------------------------------
+
+
+def test_frame_lags_start_beside_what_is_known() -> None:
+    none = torch.zeros(5, dtype=torch.bool)
+    assert frame_lags(none, 2).tolist() == [0, 2, 4, 6, 8]  # text → video: frame 0 first
+    forward = torch.tensor([True, True, False, False, False])
+    assert frame_lags(forward, 1).tolist() == [0, 0, 0, 1, 2]  # beside the context first
+    assert frame_lags(forward.flip(0), 1).tolist() == [2, 1, 0, 0, 0]  # extend backward: mirrored
+    bridge = torch.tensor([True, False, False, False, False, True])
+    assert frame_lags(bridge, 3).tolist() == [0, 0, 3, 3, 0, 0]  # both ends first, the middle last
+    assert frame_lags(none, 0).tolist() == [0] * 5
+    for bad in (-1, 0.5):
+        with pytest.raises(ValueError, match="whole number"):
+            frame_lags(none, bad)
+
+
+def test_lagged_schedule_delays_each_frame_by_its_lag() -> None:
+    base = flow_sigmas(6, shift=2.0)
+    schedule = frame_lagged_sigmas(base, torch.tensor([0, 1, 3]))
+    assert schedule.shape == (10, 3) and schedule.dtype == torch.float32
+    assert torch.equal(schedule[:7, 0], base) and bool((schedule[7:, 0] == 0).all())
+    assert schedule[0, 1] == 1 and torch.equal(schedule[1:8, 1], base)
+    assert bool((schedule[:4, 2] == 1).all()) and torch.equal(schedule[3:, 2], base)
+    assert bool((schedule[-1] == 0).all()) and bool((schedule[1:] <= schedule[:-1]).all())
+    assert torch.equal(
+        frame_lagged_sigmas(base, torch.zeros(4, dtype=torch.long)), base[:, None].expand(-1, 4)
+    )
+    with pytest.raises(ValueError, match="whole steps"):
+        frame_lagged_sigmas(base, torch.tensor([0.0, 0.5]))
+
+
+def frame_gaussian_flow(mu: float, s: float):
+    """`gaussian_flow` with its own σ per latent frame (dim 2): every frame follows its own ODE."""
+
+    def model_fn(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        assert sigma.shape == (x.shape[2],)
+        sg = sigma.to(x).view(1, 1, -1, 1, 1)
+        std = torch.sqrt((1 - sg) ** 2 * s * s + sg * sg)
+        return -mu + (sg - (1 - sg) * s * s) / std * (x - (1 - sg) * mu) / std
+
+    return model_fn
+
+
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_same_schedule_for_every_frame_gives_the_shared_result(sampler: str) -> None:
+    z, sigmas = noise(), flow_sigmas(12, shift=3.0)
+    shared = get_sampler(sampler)(gaussian_flow(0.3, 0.8), z, sigmas)
+    per_frame = get_sampler(sampler)(frame_gaussian_flow(0.3, 0.8), z, sigmas[:, None].expand(-1, 3))
+    assert torch.allclose(per_frame, shared, atol=1e-12)
+
+
+def test_lagged_frames_each_reach_the_exact_map_with_unipc_still_second_order() -> None:
+    z, model_fn = noise(), frame_gaussian_flow(0.5, 0.8)
+    schedule = frame_lagged_sigmas(flow_sigmas(20, shift=3.0), torch.tensor([0, 3, 7]))
+    err_euler = (sample_euler(model_fn, z, schedule) - (0.5 + 0.8 * z)).abs().max().item()
+    err_unipc = (sample_unipc(model_fn, z, schedule) - (0.5 + 0.8 * z)).abs().max().item()
+    assert err_unipc < 0.05
+    assert err_euler / err_unipc > 5.0
+
+
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_per_frame_schedule_must_have_a_column_per_latent_frame(sampler: str) -> None:
+    with pytest.raises(ValueError, match="one column per latent frame"):
+        get_sampler(sampler)(frame_gaussian_flow(0.0, 1.0), noise(), torch.ones(5, 4))

@@ -2,7 +2,8 @@
 
 Rectified flow mixes data and noise linearly, `x_σ = (1 − σ)·x0 + σ·ε`, so σ = 1 is pure noise and
 σ = 0 is data. A schedule is a 1-D float32 tensor of sigmas running from high to 0; a sampler takes
-one step per consecutive pair, so `steps` steps need `steps + 1` sigmas.
+one step per consecutive pair, so `steps` steps need `steps + 1` sigmas. A per-frame schedule
+(`frame_lagged_sigmas`) is 2-D, `[steps + 1, T]`: one row of sigmas per step, one column per latent frame.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["flow_sigmas", "shift_sigmas", "trained_flow_sigmas"]
+__all__ = [
+    "flow_sigmas",
+    "frame_lagged_sigmas",
+    "frame_lags",
+    "known_distance",
+    "shift_sigmas",
+    "trained_flow_sigmas",
+]
 
 
 def shift_sigmas(sigmas: torch.Tensor | Sequence[float], shift: float) -> torch.Tensor:
@@ -60,3 +68,45 @@ def trained_flow_sigmas(steps: int, shift: float = 1.0, train_steps: int = 1000)
     if abs(float(sigmas[0]) - 1.0) < 1e-6:
         sigmas[0] -= 1e-6
     return torch.cat([sigmas, sigmas.new_zeros(1)]).to(torch.float32)
+
+
+def known_distance(known: torch.Tensor) -> torch.Tensor:
+    """Latent frames `[T]` (float64) from each frame to the nearest `known` one (to frame 0 if none is)."""
+    index = torch.arange(known.shape[0], dtype=torch.float64)
+    if not bool(known.any()):
+        return index
+    return (index[:, None] - index[known][None, :]).abs().min(dim=1).values
+
+
+def frame_lags(known: torch.Tensor, lag: int) -> torch.Tensor:
+    """How many steps `[T]` (int64) each latent frame's schedule runs behind, for `known [T]` (bool) frames:
+    `lag` steps more for each latent frame farther from what is known.
+
+    With nothing known, frame 0 goes first (text → video); extending forward or backward starts beside the
+    context; a bridge starts at both ends and meets in the middle. Known frames get 0 (they stay clean).
+    """
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+        raise ValueError(f"lag must be a whole number of steps >= 0, got {lag!r}")
+    distance = known_distance(known)
+    low = float(distance[~known].min()) if bool(known.any()) else 0.0
+    return torch.where(known, 0.0, lag * (distance - low)).round().long()
+
+
+def frame_lagged_sigmas(sigmas: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+    """A per-frame schedule `[N + max(lags) + 1, T]`: latent frame t walks `sigmas [N + 1]` `lags[t]` steps
+    late (waiting at its first σ before, resting at 0 after).
+
+    Diffusion Forcing's "pyramid" sampling (Chen et al. 2024): the first frames settle while later ones
+    are still noisy, so each later frame is denoised against nearly finished neighbours and carries their
+    subject on instead of deciding a layout of its own. A model must have been trained with independent
+    noise levels per frame to follow it. Lags are whole steps, so every frame takes exactly the steps of
+    `sigmas`; with all lags 0 every column is `sigmas`.
+    """
+    if sigmas.ndim != 1 or sigmas.numel() < 2:
+        raise ValueError(f"sigmas must be a 1-D tensor of at least 2 values, got shape {list(sigmas.shape)}")
+    if lags.is_floating_point() or bool((lags < 0).any()):
+        raise ValueError(f"lags must be whole steps >= 0, got {lags.tolist()}")
+    steps = sigmas.numel() - 1
+    total = steps + int(lags.max())
+    position = (torch.arange(total + 1)[:, None] - lags[None, :].cpu()).clamp(0, steps)  # [K + 1, T]
+    return sigmas.to(torch.float32)[position]

@@ -11,6 +11,10 @@ conditioning live inside `model_fn`), `sigmas` from `flow_sigmas` (high to 0). B
 gets `{"i", "total", "sigma", "sigma_next", "x", "denoised"}`, where `denoised` is the x0 estimate of
 that step's model call (what a preview draws). Tensors stay in the dtype of `x`; the scalar
 coefficients are computed as Python floats (float64).
+
+A per-frame schedule (`sigmas [K + 1, T]`, one column per latent frame, from `frame_lagged_sigmas`) is
+stepped frame by frame: `model_fn` then gets `sigma [T]`, the callback's `sigma`/`sigma_next` are the
+noisiest frame's, and a frame whose σ does not change in a step stays as it is.
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ def _prepare(x: torch.Tensor, sigmas: torch.Tensor) -> tuple[list[float], torch.
     if sigmas.ndim != 1 or sigmas.numel() < 2:
         raise ValueError(f"sigmas must be a 1-D tensor of at least 2 values, got shape {list(sigmas.shape)}")
     return sigmas.tolist(), sigmas.to(device=x.device, dtype=torch.float32)
+
+
+def _prepare_frames(x: torch.Tensor, sigmas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A per-frame schedule `[K + 1, T]` as float64 (for coefficients) and as float32 on `x`'s device."""
+    if sigmas.ndim != 2 or sigmas.shape[0] < 2 or sigmas.shape[1] != x.shape[2]:
+        raise ValueError(
+            f"a per-frame schedule must be [steps + 1, {x.shape[2]}] (one column per latent frame), "
+            f"got {list(sigmas.shape)}"
+        )
+    return sigmas.to(torch.float64).cpu(), sigmas.to(device=x.device, dtype=torch.float32)
+
+
+def _per_frame(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-frame coefficients `[T]` shaped to scale latents `x [B, C, T, h, w]`."""
+    return values.to(device=x.device, dtype=x.dtype).view(1, 1, -1, 1, 1)
 
 
 def _check_stop(should_stop: ShouldStop | None) -> None:
@@ -69,6 +88,8 @@ def sample_euler(
     should_stop: ShouldStop | None = None,
 ) -> torch.Tensor:
     """First-order Euler on the velocity: one model call per step."""
+    if sigmas.ndim == 2:
+        return _sample_euler_frames(model_fn, x, sigmas, callback, should_stop)
     s, s_dev = _prepare(x, sigmas)
     n = len(s) - 1
     for i in range(n):
@@ -168,6 +189,8 @@ def sample_unipc(
     cost before the next prediction. So the `x` a callback sees is the predicted sample, which the
     next step corrects; the last step is not corrected and lands on the data estimate at σ = 0.
     """
+    if sigmas.ndim == 2:
+        return _sample_unipc_frames(model_fn, x, sigmas, callback, should_stop)
     s, s_dev = _prepare(x, sigmas)
     n = len(s) - 1
     last_x = None  # sample the previous step started from (after its correction)
@@ -188,6 +211,119 @@ def sample_unipc(
         x = _unipc_predict(x, denoised, sigma, sigma_next, history[0] if order == 2 else None)
         last_order = order
         _report(callback, i, n, sigma, sigma_next, x, denoised)
+    return x
+
+
+def _sample_euler_frames(
+    model_fn: ModelFn,
+    x: torch.Tensor,
+    sigmas: torch.Tensor,
+    callback: Callback | None,
+    should_stop: ShouldStop | None,
+) -> torch.Tensor:
+    s, s_dev = _prepare_frames(x, sigmas)
+    n = s.shape[0] - 1
+    for i in range(n):
+        _check_stop(should_stop)
+        v = model_fn(x, s_dev[i]).to(x.dtype)
+        denoised = x - _per_frame(s[i], x) * v
+        x = x + _per_frame(s[i + 1] - s[i], x) * v
+        _report(callback, i, n, float(s[i].max()), float(s[i + 1].max()), x, denoised)
+    return x
+
+
+# Per-frame UniPC: the same updates with a coefficient per latent frame (float64 tensors `[T]`). A frame
+# whose σ stays put in a step has ratio 1 and c = 0, so it is left as it is; order 2 (predictor and
+# corrector) is used only where the frame also moved in the step before, as the shared schedule's first
+# step is order 1.
+
+
+def _log_snr_frames(sigma: torch.Tensor) -> torch.Tensor:
+    sigma = sigma.clamp(1e-12, _SIGMA_LOG_MAX)
+    return torch.log1p(-sigma) - torch.log(sigma)
+
+
+def _first_order_frames(sigma: torch.Tensor, sigma_next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ratio, c) of `x_next = ratio·x + c·m0` per frame; ratio 1 and c 0 where σ does not change."""
+    moves = sigma != sigma_next
+    ratio = torch.where(moves, sigma_next / torch.where(sigma > 0, sigma, 1.0), 1.0)
+    c = torch.where(moves, (1.0 - sigma_next) - (1.0 - sigma) * ratio, 0.0)
+    return ratio, c
+
+
+def _second_order_terms(
+    sigma_prev: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor, valid: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r, h) per frame, with harmless stand-ins where order 2 is not `valid` (they are not used there)."""
+    sigma_prev = torch.where(valid, sigma_prev, 0.75)
+    sigma = torch.where(valid, sigma, 0.5)
+    sigma_next = torch.where(valid, sigma_next, 0.25)
+    lam = _log_snr_frames(sigma)
+    h = _log_snr_frames(sigma_next) - lam
+    return (_log_snr_frames(sigma_prev) - lam) / h, h
+
+
+def _unipc_predict_frames(x, m0, sigma, sigma_next, prev, order2):
+    ratio, c = _first_order_frames(sigma, sigma_next)
+    if prev is None or not bool(order2.any()):
+        return _per_frame(ratio, x) * x + _per_frame(c, x) * m0
+    sigma_prev, m_prev = prev
+    r, _ = _second_order_terms(sigma_prev, sigma, sigma_next, order2)
+    weight = torch.where(order2, 0.5 / r, 0.0)  # ρ = 1/2 on d1 = (m_prev − m0) / r
+    return _per_frame(ratio, x) * x + _per_frame(c, x) * (m0 + _per_frame(weight, x) * (m_prev - m0))
+
+
+def _unipc_correct_frames(x, m0, m_new, sigma, sigma_next, prev, order2):
+    ratio, c = _first_order_frames(sigma, sigma_next)
+    rho_prev = torch.zeros_like(sigma)  # weight on m_prev − m0
+    rho_new = torch.full_like(sigma, 0.5)  # weight on m_new − m0 (trapezoid without order 2)
+    if prev is not None and bool(order2.any()):
+        sigma_prev, m_prev = prev
+        r, h = _second_order_terms(sigma_prev, sigma, sigma_next, order2)
+        hh = -h
+        b_h = torch.expm1(hh)
+        phi = b_h / hh - 1.0
+        b1 = phi / b_h
+        b2 = 2.0 * (phi / hh - 0.5) / b_h
+        rho0 = (b1 - b2) / (1.0 - r)
+        rho_prev = torch.where(order2, rho0 / r, 0.0)
+        rho_new = torch.where(order2, b1 - rho0, 0.5)
+    else:
+        m_prev = m0
+    update = m0 + _per_frame(rho_prev, x) * (m_prev - m0) + _per_frame(rho_new, x) * (m_new - m0)
+    return _per_frame(ratio, x) * x + _per_frame(c, x) * update
+
+
+def _sample_unipc_frames(
+    model_fn: ModelFn,
+    x: torch.Tensor,
+    sigmas: torch.Tensor,
+    callback: Callback | None,
+    should_stop: ShouldStop | None,
+) -> torch.Tensor:
+    s, s_dev = _prepare_frames(x, sigmas)
+    n = s.shape[0] - 1
+    last_x = None
+    history: list[tuple[torch.Tensor, torch.Tensor]] = []  # (σ [T], data estimate), the last two steps
+    last_order2 = torch.zeros(s.shape[1], dtype=torch.bool)
+    for i in range(n):
+        _check_stop(should_stop)
+        sigma, sigma_next = s[i], s[i + 1]
+        v = model_fn(x, s_dev[i]).to(x.dtype)
+        denoised = x - _per_frame(sigma, x) * v
+        if last_x is not None:  # UniC on the frames that moved in the last step
+            sigma_last, m_last = history[-1]
+            prev = history[-2] if len(history) == 2 else None
+            x = _unipc_correct_frames(last_x, m_last, denoised, sigma_last, sigma, prev, last_order2)
+        history = [*history[-1:], (sigma, denoised)]
+        moved_before = history[0][0] > sigma if len(history) == 2 else torch.zeros_like(last_order2)
+        order2 = moved_before & (sigma_next > 0) & (sigma > sigma_next) & (i < n - 1)
+        last_x = x
+        x = _unipc_predict_frames(
+            x, denoised, sigma, sigma_next, history[0] if len(history) == 2 else None, order2
+        )
+        last_order2 = order2
+        _report(callback, i, n, float(sigma.max()), float(sigma_next.max()), x, denoised)
     return x
 
 

@@ -127,6 +127,7 @@ class SketchBackend(Backend):
             context_frames=2 * ae.temporal_factor,
             latent_channels=z,
             guidance_floor_sigma=config.guidance_floor_sigma,
+            default_frame_lag=config.default_frame_lag,
         )
 
     @classmethod

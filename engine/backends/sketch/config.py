@@ -68,6 +68,9 @@ class SketchConfig:
     default_guidance: float = 4.0
     default_shift: float = 2.0
     guidance_floor_sigma: float = 0.4  # guidance only above this σ: later guided steps make flicker
+    # Latent frames settle in turn (Diffusion-Forcing pyramid), each this many steps after the one before,
+    # carrying on the subject of nearly finished neighbours instead of placing its own copy of it.
+    default_frame_lag: int = 1
     init_seed: int = 0  # seeds the random weights used before a trained checkpoint exists
 
     def to_json(self) -> str:
