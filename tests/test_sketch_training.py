@@ -16,6 +16,7 @@ from engine.sketch.evaluate import (
     _eval_scenes,
     adherence,
     distinguishable_colours,
+    duplicated,
     evaluate,
     ground_of,
     measurable,
@@ -24,6 +25,7 @@ from engine.sketch.evaluate import (
     seam_jump,
     sky_of,
     subject_colour_of,
+    subject_copies,
 )
 from engine.sketch.train import (
     TrainSettings,
@@ -210,6 +212,7 @@ def test_adherence_counts_every_prompt_once_in_the_motion_confusion(sketch_backe
     assert sum(misses.values()) == round(3 * (1 - report["adherence_colour"]))
     assert all(key.split("->")[0] != key.split("->")[1] for key in misses)
     assert "seam_jump_extend" not in report  # adherence alone skips the extension and bridge runs
+    assert report["duplicated"] in (0.0, 1 / 3, 2 / 3, 1.0)
 
 
 def test_motion_weights_favour_what_moves_over_the_still_backdrop():
@@ -239,6 +242,19 @@ def test_the_colour_reader_reads_every_true_colour_of_held_out_scenes():
         assert subject_colour_of(frames, distinguishable_colours(scene)) == scene.subjects[0].color, scene
 
 
+def test_the_copy_counter_sees_one_copy_of_every_true_subject_and_both_of_twins():
+    scenes = _eval_scenes(48, seed=2)
+    assert {s.subjects[0].kind for s in scenes} == {"ball", "box", "car", "bird", "person"}  # many parts
+    for scene in scenes:
+        frames = render(scene, 36, 128, 80).frames
+        assert not duplicated(frames, scene.subjects[0].color), scene
+    ball = SubjectSpec("ball", "red", "still", "slow", x=0.25, y=0.9)
+    twins = SceneSpec(subjects=(ball, dataclasses.replace(ball, x=0.75)), ground="grass", sky="day")
+    frames = render(twins, 12, 128, 80).frames
+    assert subject_copies(frames, "red").tolist() == [2] * 12  # what a duplicated subject looks like
+    assert duplicated(frames, "red") and not duplicated(frames, "red", subjects=2)
+
+
 def test_a_subject_left_out_of_its_backdrop_reads_as_no_colour():
     scene = SceneSpec(subjects=(SubjectSpec("ball", "purple", "still", "slow", x=0.5, y=0.9),), sky="sunset")
     backdrop = render_background(scene, 12, 128, 80)
@@ -250,3 +266,15 @@ def test_scenes_whose_subject_matches_its_backdrop_are_not_measured():
     white, red = (SubjectSpec("ball", colour, "still", "slow", x=0.5, y=0.9) for colour in ("white", "red"))
     assert not measurable(SceneSpec(subjects=(white,), ground="snow", sky="day"))
     assert measurable(SceneSpec(subjects=(red,), ground="snow", sky="day"))
+
+
+def test_lagged_noise_practises_frame_lagged_sampling_beside_the_context():
+    settings = TrainSettings(stage="denoiser", per_frame_noise=0.0, clean_context=0.5, lagged_noise=1.0)
+    sigmas = sample_sigmas(torch.Generator().manual_seed(4), 300, 9, settings)
+    assert float(sigmas.max()) <= 1 and not (sigmas == 0).all(dim=1).any()
+    for row in sigmas:
+        known = row == 0
+        if bool(known[0]) and not bool(known[-1]):  # forward context: σ never falls away from it
+            assert bool((row[1:] >= row[:-1] - 1e-6).all()), row
+    spread = sigmas.max(dim=1).values - sigmas.where(sigmas > 0, 1.0).min(dim=1).values
+    assert float((spread > 0.2).float().mean()) > 0.5  # nearly finished frames beside noisy ones

@@ -40,6 +40,8 @@ from engine.sketch.world import (
 )
 
 MIN_SUBJECT_PIXELS = 25  # per frame at 128×80
+COPY_GAP = 3  # px: patches of the subject colour nearer than this are parts of one silhouette
+MIN_COPY_SHARE = 0.5  # of the largest patch: a smaller patch is a speck, not another copy of the subject
 COLOUR_DISTANCE = 60.0
 MAX_SUBJECT_SHARE = 0.25  # of a frame: more is a band of background, not a subject
 BOUNCE_HEIGHT = 6.0  # px the centroid must rise and fall for a bounce (a wing beat moves it ~2)
@@ -109,6 +111,63 @@ def subject_track(frames: np.ndarray, colour: str) -> np.ndarray:
         if len(rows) >= len(frames) // 2:
             break
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask [T, H, W]` with every pixel within `radius` (a square) of a set pixel set too."""
+    height, width = mask.shape[1:]
+    padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)))
+    span = range(-radius, radius + 1)
+    return np.max(
+        [
+            padded[:, radius + dy : radius + dy + height, radius + dx : radius + dx + width]
+            for dy in span
+            for dx in span
+        ],
+        axis=0,
+    )
+
+
+def subject_copies(frames: np.ndarray, colour: str) -> np.ndarray:
+    """Per frame `[T]`: how many separate patches of the subject colour, off the background, show.
+
+    A silhouette's own parts (a person's head and body, a car's body between its windows) lie within a few
+    pixels of each other, so the mask is grown by COPY_GAP pixels before 8-connected patches are counted;
+    patches under MIN_COPY_SHARE of the largest one (road markings, specks) do not count. The world's own
+    renders of the held-out scenes read as one copy per subject (tested). Labels spread as the largest
+    neighbouring label until nothing changes (numpy only)."""
+    mask = _colour_mask(frames, SUBJECT_COLORS[colour]) & ~_background_mask(frames)  # [T, H, W]
+    grown = _grow(mask, COPY_GAP)
+    height, width = mask.shape[1:]
+    labels = np.where(grown, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
+    while True:
+        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)))
+        around = np.max(
+            [
+                padded[:, 1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ],
+            axis=0,
+        )
+        spread = np.where(grown, around, 0)
+        if np.array_equal(spread, labels):
+            break
+        labels = spread
+    counts = np.zeros(len(frames), dtype=np.int64)
+    for t in range(len(frames)):
+        _, sizes = np.unique(labels[t][mask[t]], return_counts=True)  # the subject's own pixels per patch
+        if sizes.size:
+            counts[t] = int(
+                ((sizes >= MIN_SUBJECT_PIXELS / 2) & (sizes >= MIN_COPY_SHARE * sizes.max())).sum()
+            )
+    return counts
+
+
+def duplicated(frames: np.ndarray, colour: str, subjects: int = 1) -> bool:
+    """Whether more copies of the subject show than the scene has subjects of its colour, in more than a
+    quarter of the frames: "a yellow ball" drawn as two or three balls."""
+    return float((subject_copies(frames, colour) > subjects).mean()) > 0.25
 
 
 def motion_of(frames: np.ndarray, colour: str) -> str | None:
@@ -200,11 +259,13 @@ def adherence(
 ) -> dict:
     """Prompt adherence per attribute on held-out prompts, moving subjects split by speed, and the motion
     confusion ("down->bounce": how many prompts asking for down gave a bounce; "->none": no track found)
-    and the colour misses ("red->orange": prompts asking for red whose subject came out orange)."""
+    and the colour misses ("red->orange": prompts asking for red whose subject came out orange), and the
+    share of prompts whose one subject came out as several copies (`duplicated`)."""
     hits = {"colour": [], "ground": [], "sky": [], "motion": []}
     by_speed: dict[str, list[bool]] = {"slow": [], "fast": []}
     confusion: Counter[str] = Counter()
     colour_misses: Counter[str] = Counter()
+    copies = []
     for i, scene in enumerate(_eval_scenes(prompts, seed)):
         subject = scene.subjects[0]
         request = GenerationRequest(prompt=caption(scene), seed=seed + i, steps=steps, guidance=guidance)
@@ -217,6 +278,7 @@ def adherence(
         hits["sky"].append(sky_of(out) == scene.sky)
         motion = motion_of(out, subject.color)
         hits["motion"].append(motion == subject.motion)
+        copies.append(duplicated(out, subject.color))
         confusion[f"{subject.motion}->{motion or 'none'}"] += 1
         if subject.motion != "still":
             by_speed[subject.speed].append(motion == subject.motion)
@@ -224,6 +286,7 @@ def adherence(
     report.update({f"adherence_motion_{k}": float(np.mean(v)) for k, v in by_speed.items() if v})
     report["motion_confusion"] = dict(sorted(confusion.items()))
     report["colour_misses"] = dict(sorted(colour_misses.items()))
+    report["duplicated"] = float(np.mean(copies))  # share of prompts whose one subject came out as copies
     return report
 
 

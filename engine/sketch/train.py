@@ -41,7 +41,7 @@ from engine.backends.sketch.backend import (
 from engine.backends.sketch.config import AutoencoderConfig, SketchConfig
 from engine.backends.sketch.text_encoder import tokenize
 from engine.preview import fit_linear_preview
-from engine.sampling.schedules import shift_sigmas
+from engine.sampling.schedules import flow_sigmas, frame_lagged_sigmas, frame_lags, shift_sigmas
 from engine.sketch.data import world_batch
 
 STATE_NAME = "train_state.safetensors"
@@ -66,6 +66,9 @@ class TrainSettings:
     uniform_sigma: float = 0.1  # share of σ drawn uniformly in [0, 1] (covers both ends, σ = 1 included)
     top_sigma: float = 0.15  # share of σ drawn uniformly in [0.95, 1]: the first sampling steps
     clean_context: float = 0.35  # share of samples with clean leading and/or trailing latent frames
+    lagged_noise: float = (
+        0.0  # share of samples noised as frame-lagged sampling meets them (one step per frame)
+    )
     context_latents: int = 2  # at most this many clean latent frames at either end
     motion_weight: float = 0.0  # extra loss weight where the clip changes over time (subjects, not backdrop)
     denoiser_layers: int = 0  # grow the checkpoint's denoiser to this many blocks first (0: keep its depth)
@@ -254,7 +257,21 @@ def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: Train
             sigmas[b, :lead] = 0.0
             if trail:
                 sigmas[b, frames - trail :] = 0.0
+        if torch.rand(1, generator=rng).item() < settings.lagged_noise:
+            sigmas[b] = _lagged_pattern(rng, sigmas[b] == 0)
     return sigmas
+
+
+def _lagged_pattern(
+    rng: torch.Generator, known: torch.Tensor, steps: int = 12, shift: float = 2.0
+) -> torch.Tensor:
+    """σ `[T]` of one random moment of frame-lagged sampling (`frame_lagged_sigmas`, one step of lag per
+    latent frame away from the `known` ones, which stay at 0): nearly finished frames beside noisy ones."""
+    schedule = frame_lagged_sigmas(flow_sigmas(steps, shift=shift), frame_lags(known, 1)).double()  # [K+1, T]
+    position = torch.rand(1, generator=rng).item() * (schedule.shape[0] - 1)
+    row, fraction = int(position), position - int(position)
+    sigmas = schedule[row] * (1 - fraction) + schedule[row + 1] * fraction
+    return torch.where(known, 0.0, sigmas).float()
 
 
 def motion_weights(x0: torch.Tensor, strength: float, cap: float = 8.0) -> torch.Tensor:
