@@ -170,6 +170,13 @@ def _frames_message(frames: int, caps: ModelCapabilities, model: str, what: str 
     )
 
 
+def _default_frame_lag(request: GenerationRequest, caps: ModelCapabilities) -> int:
+    """The model's frame lag for a shot made from the prompt alone; none where frames are known: there the
+    known frames already place the subject, and on the sketch model a lag made the join rougher (seam jump
+    1.30 → 1.49 over 16 extensions)."""
+    return 0 if request.known else caps.default_frame_lag
+
+
 def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRequest:
     """Fill in the model's defaults and check `request`; `InvalidRequestError` names valid values."""
     model = request.model
@@ -182,7 +189,7 @@ def resolve(request: GenerationRequest, caps: ModelCapabilities) -> GenerationRe
         guidance=caps.default_guidance if request.guidance is None else request.guidance,
         shift=caps.default_shift if request.shift is None else request.shift,
         sampler=caps.default_sampler if request.sampler is None else request.sampler,
-        frame_lag=caps.default_frame_lag if request.frame_lag is None else request.frame_lag,
+        frame_lag=_default_frame_lag(request, caps) if request.frame_lag is None else request.frame_lag,
     )
     _check_dimension("width", resolved.width, caps, model)
     _check_dimension("height", resolved.height, caps, model)

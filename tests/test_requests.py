@@ -42,7 +42,11 @@ def test_invalid_values_name_the_nearest_valid_ones(caps, changes, expected):
 
 
 def test_frame_lag_defaults_to_the_models_and_needs_per_frame_training(caps):
+    assert caps.default_frame_lag > 0
     assert resolve(GenerationRequest(prompt="a ball"), caps).frame_lag == caps.default_frame_lag
+    extend = GenerationRequest(prompt="a ball", known=(KnownFrames(-8, np.zeros((8, 80, 128, 3), np.uint8)),))
+    assert resolve(extend, caps).frame_lag == 0  # the known frames place the subject: no lag by default
+    assert resolve(extend.replace(frame_lag=2), caps).frame_lag == 2
     assert resolve(GenerationRequest(prompt="a ball", frame_lag=0), caps).frame_lag == 0
     untrained = dataclasses.replace(caps, native_conditioning=False)  # as Wan 2.1
     with pytest.raises(InvalidRequestError, match="noise level per frame"):

@@ -85,7 +85,7 @@ class ModelCapabilities:
     latent_channels: int
     control_context: bool = False  # known frames reach the model as a context video (VACE), not latents
     guidance_floor_sigma: float = 0.0  # below this noise level, steps use the prompt-only prediction
-    default_frame_lag: int = 0  # steps each latent frame settles after the one before (needs native)
+    default_frame_lag: int = 0  # steps each latent frame settles after the one before, from the prompt alone
 
 
 class Backend(abc.ABC):

@@ -68,6 +68,7 @@ def main() -> None:
         )
 
     total = timed(one_shot, args.repeats)
+    no_lag = timed(lambda: run_generation(backend, request.replace(frame_lag=0)), args.repeats)
 
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
@@ -99,9 +100,11 @@ def main() -> None:
         ("autoencoder decode, 36 frames", decode_time),
         (f"first preview after start ({request.steps} steps)", first_preview[0]),
         (
-            f"run_generation end to end ({request.steps} steps, {request.sampler}, CFG {request.guidance})",
+            f"run_generation end to end ({request.steps} steps, {request.sampler}, CFG {request.guidance}, "
+            f"frame lag {request.frame_lag})",
             total,
         ),
+        ("run_generation end to end, frame lag 0 (all frames together)", no_lag),
         ("CLI `main.py generate` wall time (fresh process)", cli),
         ("CLI start-up alone (`main.py --version`)", startup),
     ]

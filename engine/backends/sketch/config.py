@@ -69,7 +69,8 @@ class SketchConfig:
     default_shift: float = 2.0
     guidance_floor_sigma: float = 0.4  # guidance only above this σ: later guided steps make flicker
     # Latent frames settle in turn (Diffusion-Forcing pyramid), each this many steps after the one before,
-    # carrying on the subject of nearly finished neighbours instead of placing its own copy of it.
+    # carrying on the subject of nearly finished neighbours instead of placing its own copy of it. Only
+    # for shots from the prompt alone: known frames already place the subject (`engine.requests`).
     default_frame_lag: int = 1
     init_seed: int = 0  # seeds the random weights used before a trained checkpoint exists
 
