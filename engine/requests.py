@@ -127,10 +127,13 @@ class GenerationRequest:
         return dataclasses.replace(self, **changes)
 
     def to_recipe(self) -> dict:
-        """Everything needed to reproduce this generation, as JSON-ready data."""
+        """Everything needed to reproduce this generation, as JSON-ready data.
+
+        A frame lag of 0 is left out: it renders as requests did before the option existed, so the cache
+        keys of takes rendered then still find them."""
         recipe = {"schema": "GenerationRequest.1"}
         for f in dataclasses.fields(self):
-            if f.name != "known":
+            if f.name != "known" and not (f.name == "frame_lag" and self.frame_lag == 0):
                 recipe[f.name] = getattr(self, f.name)
         recipe["known"] = [k.to_recipe() for k in self.known]
         return recipe

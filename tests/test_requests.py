@@ -79,6 +79,11 @@ def test_cache_key_follows_every_setting_and_the_weights():
     assert base.cache_key("w1") != base.cache_key("w2")
     assert base.cache_key("w1") != base.replace(seed=2).cache_key("w1")
     assert base.cache_key("w1") != base.replace(frame_lag=4).cache_key("w1")
+    # a lag of 0 renders as before the option existed: its recipe (so the keys of older takes) leaves it out
+    assert (
+        "frame_lag" not in base.replace(frame_lag=0).to_recipe()
+        and base.replace(frame_lag=1).to_recipe()["frame_lag"] == 1
+    )
     other = frames.copy()
     other[0, 0, 0, 0] = 1
     assert base.cache_key("w1") != base.replace(known=(KnownFrames(0, other),)).cache_key("w1")
