@@ -324,12 +324,15 @@ def evaluate(
         dissolve = (1 - crossfade) * left[-1].astype(np.float32) + crossfade * right[0].astype(np.float32)
         errors["bridge_freeze"].append(continuation_error(dissolve, truth[:gap]))
     plain = offworld_clip(frames, width, height)
+    request = GenerationRequest(
+        prompt="a white ball moves right",
+        steps=steps,
+        guidance=guidance,
+        frames=frames,
+        known=(KnownFrames(-context, plain[-context:]),),
+    )
     for i in range(max(2, prompts // 4)):  # one seed's seam is noise (1.5 to 2.8 over 16 seeds): a median
-        request = GenerationRequest(
-            prompt="a white ball moves right", seed=seed + i, steps=steps, guidance=guidance, frames=frames
-        )
-        known = (KnownFrames(-context, plain[-context:]),)
-        offworld.append(seam_jump(plain, run_generation(backend, request.replace(known=known)).frames))
+        offworld.append(seam_jump(plain, run_generation(backend, request.replace(seed=seed + i)).frames))
     report.update({f"continuation_error_{k}": float(np.median(v)) for k, v in errors.items()})
     report.update(
         seam_jump_extend=float(np.median(seams)),
