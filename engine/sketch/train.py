@@ -70,6 +70,7 @@ class TrainSettings:
         0.0  # share of samples noised as frame-lagged sampling meets them (one step per frame)
     )
     context_latents: int = 2  # at most this many clean latent frames at either end
+    offworld: float = 0.0  # share of clips unlike the world (`offworld`), always with clean context frames
     motion_weight: float = 0.0  # extra loss weight where the clip changes over time (subjects, not backdrop)
     denoiser_layers: int = 0  # grow the checkpoint's denoiser to this many blocks first (0: keep its depth)
     save_minutes: float = 10.0
@@ -242,14 +243,23 @@ def _training_sigmas(rng: torch.Generator, shape: tuple[int, ...], settings: Tra
     return torch.where((choice >= settings.uniform_sigma) & (choice < upper), top, sigmas)
 
 
-def sample_sigmas(rng: torch.Generator, batch: int, frames: int, settings: TrainSettings) -> torch.Tensor:
-    """Noise levels `[B, T]`: shared or per frame, with clean (σ = 0) context frames at either end."""
+def sample_sigmas(
+    rng: torch.Generator,
+    batch: int,
+    frames: int,
+    settings: TrainSettings,
+    needs_context: list[bool] | None = None,
+) -> torch.Tensor:
+    """Noise levels `[B, T]`: shared or per frame, with clean (σ = 0) context frames at either end, always
+    for the samples `needs_context` marks (footage unlike the world is only ever continued, not drawn)."""
     shared = _training_sigmas(rng, (batch, 1), settings).expand(batch, frames)
     independent = _training_sigmas(rng, (batch, frames), settings)
     per_frame = torch.rand(batch, 1, generator=rng) < settings.per_frame_noise
     sigmas = torch.where(per_frame, independent, shared).clone()
+    forced = needs_context or [False] * batch
     for b in range(batch):
-        if torch.rand(1, generator=rng).item() < settings.clean_context and frames > 2:
+        draw = torch.rand(1, generator=rng).item()
+        if (draw < settings.clean_context or forced[b]) and frames > 2:
             lead, trail = torch.randint(0, settings.context_latents + 1, (2,), generator=rng).tolist()
             if lead == trail == 0:
                 lead = 1
@@ -330,7 +340,9 @@ def _fit_autoencoder(settings: TrainSettings, decoder_only: bool) -> tuple:
     first_step = ae_step
     _log_run(settings, ae_step)
     while ae_step == first_step or time.monotonic() < deadline:  # at least one step per run
-        video, _, _ = world_batch(rng, settings.batch, settings.ae_frames, config.width, config.height)
+        video, _, _ = world_batch(
+            rng, settings.batch, settings.ae_frames, config.width, config.height, foreign=settings.offworld
+        )
         video = _random_crop(
             video, settings.ae_crop, config.autoencoder.spatial_factor, rng
         )  # [B, 3, F, h, w]
@@ -431,26 +443,38 @@ class LatentPool:
         )
         self.latents: list[torch.Tensor] = []
         self.captions: list[str] = []
+        self.foreign: list[bool] = []  # clips unlike the world
         self._add(settings.pool_size)
 
     @torch.no_grad()
     def _add(self, count: int) -> None:
         for start in range(0, count, 8):
             n = min(8, count - start)
-            video, captions, _ = world_batch(
-                self.rng, n, self.settings.frames, self.config.width, self.config.height
+            video, captions, scenes = world_batch(
+                self.rng,
+                n,
+                self.settings.frames,
+                self.config.width,
+                self.config.height,
+                foreign=self.settings.offworld,
             )
             x0 = (self.ae.encode(video) - self.mean) / self.std  # [n, z, T, h, w]
             self.latents.extend(x0)
             self.captions.extend(captions)
+            self.foreign.extend(scene is None for scene in scenes)
         excess = len(self.latents) - self.settings.pool_size
         if excess > 0:
-            del self.latents[:excess], self.captions[:excess]
+            del self.latents[:excess], self.captions[:excess], self.foreign[:excess]
 
-    def batch(self, size: int) -> tuple[torch.Tensor, list[str]]:
+    def batch(self, size: int) -> tuple[torch.Tensor, list[str], list[bool]]:
+        """Latents `[size, z, T, h, w]`, their captions and which of them are footage unlike the world."""
         self._add(self.settings.pool_refresh)
         picks = self.rng.choice(len(self.latents), size=size, replace=False)
-        return torch.stack([self.latents[i] for i in picks]), [self.captions[i] for i in picks]
+        return (
+            torch.stack([self.latents[i] for i in picks]),
+            [self.captions[i] for i in picks],
+            [self.foreign[i] for i in picks],
+        )
 
 
 # --- stage 2: text encoder + denoiser -------------------------------------------------------------
@@ -481,10 +505,10 @@ def train_denoiser(settings: TrainSettings) -> None:
     first_step = step
     _log_run(settings, step)
     while step == first_step or time.monotonic() < deadline:  # at least one step per run
-        x0, captions = pool.batch(settings.batch)  # [B, z, T, h, w]
+        x0, captions, foreign = pool.batch(settings.batch)  # [B, z, T, h, w]
         b, _, t, h, w = x0.shape
         captions = [c if rng.random() >= settings.caption_dropout else "" for c in captions]
-        sigmas = sample_sigmas(torch_rng, b, t, settings)  # [B, T]
+        sigmas = sample_sigmas(torch_rng, b, t, settings, needs_context=foreign)  # [B, T]
         noise = torch.randn(x0.shape, generator=torch_rng)
         s = sigmas.view(b, 1, t, 1, 1)
         xt = (1 - s) * x0 + s * noise
