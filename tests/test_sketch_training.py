@@ -183,6 +183,22 @@ def test_metrics_read_the_world_ground_truth(scene_clip):
         assert motion_of(render(still, 24, 128, 80).frames, "blue") == motion
 
 
+def test_a_subject_wrapping_round_the_frame_in_two_copies_still_reads_as_its_motion():
+    # the model draws a wrap as the world does, but for a few frames the copy leaving the top and the copy
+    # entering at the bottom both show; their joint centroid glides down while the subject rises
+    scene = SceneSpec(subjects=(SubjectSpec("box", "red", "still", "slow", x=0.5, y=0.8),), ground="sand")
+    frames = render_background(scene, 36, 128, 80).copy()  # [T, H, W, 3]
+    size = 14
+    for t in range(36):
+        top = 50 - 2 * t  # rising 2 px / frame
+        for y in (top, top + 80):  # the next copy enters from below as this one leaves
+            rows = slice(max(y, 0), min(y + size, 80))
+            frames[t, rows, 57 : 57 + size] = SUBJECT_COLORS["red"]
+    both = [t for t in range(36) if 50 - 2 * t < 0 < 50 - 2 * t + size]  # leaving the top, entering below
+    assert len(both) >= 4  # frames showing the two copies at once
+    assert motion_of(frames, "red") == "up"
+
+
 def test_seam_jump_is_about_one_for_a_continuous_clip_and_large_for_a_cut(scene_clip):
     _, frames = scene_clip
     assert seam_jump(frames[:12], frames[12:]) < 1.5

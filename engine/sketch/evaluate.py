@@ -5,10 +5,11 @@
 
 Adherence is measured from the frames with simple image analysis against the world's reference colours:
 the subject's colour (the dominant colour among those its backdrop does not hold), the ground band, the
-sky band, and the subject's motion (its colour centroid over time); each reads the world's own renders of
-the held-out scenes right (tests check it). Extension and bridge quality are the seam jump: the
-mean frame difference across a join divided by the median frame difference inside the clips (1 = a join
-as smooth as the footage itself), on world clips and on clips the world did not make; and the error
+sky band, and the subject's motion (the centroid of its largest colour patch over time); each reads the
+world's own renders of the held-out scenes right (tests check it). Extension and bridge quality are the
+seam jump: the mean frame difference across a join divided by the median frame difference inside the
+clips (1 = a join as smooth as the footage itself), on world clips and on clips the world did not make;
+and the error
 against the world's true render of those frames, beside a reference measured in the same run (a frozen
 last frame for an extension, a cross-dissolve for a bridge: what an editor without the model would do).
 """
@@ -97,19 +98,25 @@ def _background_mask(frames: np.ndarray) -> np.ndarray:
 
 
 def subject_track(frames: np.ndarray, colour: str) -> np.ndarray:
-    """`[N, 3]` rows of (frame, x, y): the centroid of the subject colour in each frame where enough of it
+    """`[N, 3]` rows of (frame, x, y): the centroid of the subject in each frame where enough of its colour
     shows, off the background; where the subject shares the background's colour (a white ball on snow)
-    and nothing is left off it, the whole colour mask, unless that covers a band of the frame."""
+    and nothing is left off it, the whole colour mask, unless that covers a band of the frame.
+
+    The subject is the largest patch of its colour (`patch_labels`): while a subject wraps round an edge,
+    the copy leaving and the copy entering both show for a few frames, and the centroid of both would
+    glide across the frame the wrong way; the largest one jumps, and `motion_of` leaves jumps out."""
     colour_mask = _colour_mask(frames, SUBJECT_COLORS[colour])  # [T, H, W]
     ys, xs = np.mgrid[: frames.shape[1], : frames.shape[2]]
     for mask in (colour_mask & ~_background_mask(frames), colour_mask):
-        rows = [
-            (t, xs[m].mean(), ys[m].mean())
-            for t, m in enumerate(mask)
-            if MIN_SUBJECT_PIXELS <= m.sum() <= MAX_SUBJECT_SHARE * m.size
-        ]
-        if len(rows) >= len(frames) // 2:
+        shown = [t for t, m in enumerate(mask) if MIN_SUBJECT_PIXELS <= m.sum() <= MAX_SUBJECT_SHARE * m.size]
+        if len(shown) >= len(frames) // 2:
             break
+    labels = patch_labels(mask[shown]) if shown else np.zeros((0, *mask.shape[1:]), np.int64)
+    rows = []
+    for t, frame_mask, frame_labels in zip(shown, mask[shown], labels, strict=True):
+        ids, sizes = np.unique(frame_labels[frame_mask], return_counts=True)
+        largest = frame_mask & (frame_labels == ids[np.argmax(sizes)])
+        rows.append((t, xs[largest].mean(), ys[largest].mean()))
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
@@ -132,11 +139,27 @@ def subject_copies(frames: np.ndarray, colour: str) -> np.ndarray:
     """Per frame `[T]`: how many separate patches of the subject colour, off the background, show.
 
     A silhouette's own parts (a person's head and body, a car's body between its windows) lie within a few
-    pixels of each other, so the mask is grown by COPY_GAP pixels before 8-connected patches are counted;
-    patches under MIN_COPY_SHARE of the largest one (road markings, specks) do not count. The world's own
-    renders of the held-out scenes read as one copy per subject (tested). Labels spread as the largest
-    neighbouring label until nothing changes (numpy only)."""
+    pixels of each other, so patches are counted as `patch_labels` joins them; patches under
+    MIN_COPY_SHARE of the largest one (road markings, specks) do not count. The world's own renders of
+    the held-out scenes read as one copy per subject (tested)."""
     mask = _colour_mask(frames, SUBJECT_COLORS[colour]) & ~_background_mask(frames)  # [T, H, W]
+    labels = patch_labels(mask)
+    counts = np.zeros(len(frames), dtype=np.int64)
+    for t in range(len(frames)):
+        _, sizes = np.unique(labels[t][mask[t]], return_counts=True)  # the subject's own pixels per patch
+        if sizes.size:
+            counts[t] = int(
+                ((sizes >= MIN_SUBJECT_PIXELS / 2) & (sizes >= MIN_COPY_SHARE * sizes.max())).sum()
+            )
+    return counts
+
+
+def patch_labels(mask: np.ndarray) -> np.ndarray:
+    """`[T, H, W]` int labels of the patches of `mask [T, H, W]` (0 off it): pixels within COPY_GAP of each
+    other share a label, so a silhouette's parts (a person's head and body) are one patch. Labels spread
+    as the largest neighbouring label until nothing changes, and each pixel then takes the label of the pixel
+    its label names (which lies in the same patch and holds a label as large or larger), so a label crosses
+    a patch in about log₂ of its length of rounds instead of its length (numpy only)."""
     grown = _grow(mask, COPY_GAP)
     height, width = mask.shape[1:]
     labels = np.where(grown, np.arange(1, mask.size + 1).reshape(mask.shape), 0)
@@ -151,17 +174,10 @@ def subject_copies(frames: np.ndarray, colour: str) -> np.ndarray:
             axis=0,
         )
         spread = np.where(grown, around, 0)
+        spread = np.where(grown, spread.reshape(-1)[np.maximum(spread, 1) - 1].reshape(mask.shape), 0)
         if np.array_equal(spread, labels):
-            break
+            return labels
         labels = spread
-    counts = np.zeros(len(frames), dtype=np.int64)
-    for t in range(len(frames)):
-        _, sizes = np.unique(labels[t][mask[t]], return_counts=True)  # the subject's own pixels per patch
-        if sizes.size:
-            counts[t] = int(
-                ((sizes >= MIN_SUBJECT_PIXELS / 2) & (sizes >= MIN_COPY_SHARE * sizes.max())).sum()
-            )
-    return counts
 
 
 def duplicated(frames: np.ndarray, colour: str, subjects: int = 1) -> bool:
