@@ -65,8 +65,9 @@ def foreign_clip(
     rng: np.random.Generator, frames: int, width: int, height: int, shapes: int | None = None
 ) -> tuple[np.ndarray, str]:
     """One clip `[F, H, W, 3]` uint8 and its caption: `shapes` (by default one or two) shapes moving over a
-    backdrop the world does not draw. The caption names what the vocabulary has words for ("a red ball moves left"); shapes of
-    other colours or kinds are left out of it (an empty caption is an unconditional sample)."""
+    backdrop the world does not draw. The caption names what the vocabulary has words for ("a red ball
+    moves left"); shapes of other colours or kinds are left out of it (an empty caption is an
+    unconditional sample)."""
     field = _backdrop(rng, width, height)
     ys, xs = np.mgrid[:height, :width].astype(np.float32)
     clip = np.repeat(field[None], frames, axis=0)  # [F, H, W, 3]
