@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from fractions import Fraction
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.errors import MediaError
-from engine.media import Video, read_image, read_metadata, read_video, to_fraction, write_video
+from engine.media import Video, read_image, read_metadata, read_video, to_fraction, write_video, writing
 
 
 def make_clip(frames: int = 10, height: int = 48, width: int = 64) -> np.ndarray:  # [T, H, W, 3] uint8
@@ -411,9 +412,10 @@ def test_write_errors_are_media_errors(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def unwritable_folder(tmp_path: Path):
+def unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A folder this process may not create files in: a read-only one, or sysfs when running as root
-    (root ignores permission bits, but the kernel refuses new files in /sys even to root)."""
+    (root ignores permission bits, but the kernel refuses new files in /sys even to root). Where neither
+    exists, the kernel's refusal (EACCES) is given to the writer's first file call in a plain folder."""
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         locked = tmp_path / "locked"
         locked.mkdir()
@@ -423,7 +425,17 @@ def unwritable_folder(tmp_path: Path):
     elif Path("/sys/kernel").is_dir():
         yield Path("/sys/kernel")
     else:
-        pytest.skip("no folder refuses a root process here")
+
+        class RefusingOs:  # the writer's view of `os` only: everything else keeps the real one
+            def __getattr__(self, name: str):
+                return getattr(os, name)
+
+            @staticmethod
+            def open(path, *args, **kwargs):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+        monkeypatch.setattr(writing, "os", RefusingOs())
+        yield tmp_path
 
 
 def test_permission_denied_is_a_media_error(unwritable_folder: Path) -> None:
