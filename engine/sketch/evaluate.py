@@ -9,9 +9,9 @@ sky band, and the subject's motion (the centroid of its largest colour patch ove
 world's own renders of the held-out scenes right (tests check it). Extension and bridge quality are the
 seam jump: the mean frame difference across a join divided by the median frame difference inside the
 clips (1 = a join as smooth as the footage itself), on world clips and on clips the world did not make;
-and the error
-against the world's true render of those frames, beside a reference measured in the same run (a frozen
-last frame for an extension, a cross-dissolve for a bridge: what an editor without the model would do).
+and the error against the world's true render of those frames, beside a reference measured in the same
+run (a frozen last frame for an extension, a cross-dissolve for a bridge: what an editor without the model
+would do).
 """
 
 from __future__ import annotations
